@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from tinykws.fileio import write_json
-    from tinykws.intmodel import PROFILES, intmodel_from_tflite, quantize, run
+    from tinykws.intmodel import ARITHMETICS, intmodel_from_tflite, quantize, run
 
     paths, labels = labelled_clips(args.data, args.per_class)
     start = time.perf_counter()
@@ -76,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     inputs = quantize(features[:, :, :, None], intmodel_from_tflite(args.model).input_tensors[0])
 
     ours, seconds, cpu_seconds = {}, {}, {}
-    for profile in PROFILES:
-        model = intmodel_from_tflite(args.model, profile=profile)
+    for profile in ARITHMETICS:
+        model = intmodel_from_tflite(args.model, arithmetic=arithmetic)
         start, cpu_start = time.perf_counter(), time.process_time()
         ours[profile] = np.stack([run(model, x[None]).output[0] for x in inputs])
         seconds[profile] = time.perf_counter() - start
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     assert np.array_equal(batched, ours[model.profile]), "batched and one-at-a-time runs differ"
 
     rows = [compare(f"tinykws:{p}", f"tinykws numpy runtime, profile {p}", ours[p], ours, labels, seconds[p])
-            for p in PROFILES]
+            for p in ARITHMETICS]
     for resolver, description in LITERT_RESOLVERS.items():
         start = time.perf_counter()
         outputs = run_litert(args.model, inputs, resolver)
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         tflm_error = f"{type(e).__name__}: {e}"
 
     print(f"MLPerf Tiny KWS reference int8 model on {args.data} ({len(labels)} clips, mlperf_mfcc)")
-    names = list(PROFILES)
+    names = list(ARITHMETICS)
     print(f"{'engine':<42}" + "".join(f"{'same as ' + p:>24}" for p in names) + f"{'max LSB':>9}{'top-1 %':>9}"
           f"{'s':>7}")
     for r in rows:
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"TFLite Micro: not run ({tflm_error})")
     write_json(args.out, {
         "model": str(args.model), "data": str(args.data), "clips": int(len(labels)), "frontend": "mlperf_mfcc",
-        "profiles": list(PROFILES), "engines": rows, "tflm_arena_bytes": tflm_arena, "tflm_error": tflm_error,
+        "profiles": list(ARITHMETICS), "engines": rows, "tflm_arena_bytes": tflm_arena, "tflm_error": tflm_error,
         "tinykws_ms_per_clip": round(per_clip_ms, 3), "tinykws_cpu_ms_per_clip": round(per_clip_cpu_ms, 3),
         "tinykws_ms_per_clip_batch64": round(per_clip_batched_ms, 3),
         "python": platform.python_version(), "machine": platform.machine(),

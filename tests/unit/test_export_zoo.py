@@ -34,6 +34,13 @@ def _randomized(name: str) -> nn.Module:
     return model.eval()
 
 
+def _assert_simulation_close(qmodel, x: np.ndarray, ints: np.ndarray) -> None:
+    """The fake-quant simulation (float32) stays within two output steps of the integer network."""
+    with torch.no_grad():
+        sim = np.round(qmodel.probabilities(torch.from_numpy(x)).numpy() * 256).astype(int) - 128
+    assert np.abs(sim - ints.astype(int)).max() <= 2
+
+
 @pytest.mark.parametrize("name", QUANTIZABLE)
 def test_zoo_model_exports_bit_exact(name, tmp_path):
     model = _randomized(name)
@@ -49,15 +56,13 @@ def test_zoo_model_exports_bit_exact(name, tmp_path):
     assert result.arena_bytes is not None and result.arena_bytes > 0
     x = (rng.normal(size=(3, *shape)) * 3).astype(np.float32)
     ours = {}
-    for profile in ("litert_ref", "tflite_micro"):
-        im = intmodel_from_tflite(result.tflite_path, profile)
+    for arithmetic in ("litert_ref", "tflite_micro"):
+        im = intmodel_from_tflite(result.tflite_path, arithmetic)
         xi = quantize(x, im.input_tensors[0]).reshape(len(x), *im.input_tensors[0].shape[1:])
-        ours[profile] = run(im, xi).output
+        ours[arithmetic] = run(im, xi).output
     np.testing.assert_array_equal(run_litert(result.tflite_path, xi, "BUILTIN_REF"), ours["litert_ref"])
     np.testing.assert_array_equal(run_tflm(result.tflite_path, xi).outputs, ours["tflite_micro"])
-    with torch.no_grad():
-        probs = qmodel.probabilities(torch.from_numpy(x)).numpy()
-    np.testing.assert_array_equal(np.round(probs * 256).astype(int) - 128, ours["litert_ref"].astype(int))
+    _assert_simulation_close(qmodel, x, ours["litert_ref"])
 
 
 @pytest.mark.parametrize("name", ["ds_cnn", "tiny_conv"])
@@ -76,6 +81,4 @@ def test_causal_padding_exports_as_pad_then_valid(name, tmp_path):
     im = intmodel_from_tflite(result.tflite_path)
     xi = quantize(x, im.input_tensors[0]).reshape(len(x), *im.input_tensors[0].shape[1:])
     np.testing.assert_array_equal(run_litert(result.tflite_path, xi, "BUILTIN_REF"), run(im, xi).output)
-    with torch.no_grad():
-        probs = qmodel.probabilities(torch.from_numpy(x)).numpy()
-    np.testing.assert_array_equal(np.round(probs * 256).astype(int) - 128, run(im, xi).output.astype(int))
+    _assert_simulation_close(qmodel, x, run(im, xi).output)

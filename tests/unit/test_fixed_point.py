@@ -22,7 +22,7 @@ from tinykws.fixedpoint.primitives import (
     tflite_round,
     wrap_int32,
 )
-from tinykws.intmodel.fixed_point_math import (
+from tinykws.fixedpoint.gemmlowp import (
     exp_on_negative_values,
     get_reciprocal,
     one_over_one_plus_x_for_x_in_0_1,

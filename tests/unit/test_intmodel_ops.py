@@ -12,7 +12,11 @@ from tinykws.formats.tflite_builder import TFLiteGraphBuilder
 from tinykws.formats.tflite_reader import parse_tflite
 from tinykws.intmodel import intmodel_from_tflite, run
 
-litert = pytest.importorskip("ai_edge_litert.interpreter")
+# Both engines are part of the test setup (the `tflite` extra): a missing one is a failure,
+# never a silently halved check.
+import ai_edge_litert.interpreter as litert  # noqa: E402
+from tflite_micro.python.tflite_micro import runtime as tflm_runtime  # noqa: E402
+
 
 def litert_outputs(data: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
     interp = litert.Interpreter(model_content=data,
@@ -24,25 +28,21 @@ def litert_outputs(data: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
     return [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
 
 
-def tflm_outputs(data: bytes, inputs: list[np.ndarray]) -> list[np.ndarray] | None:
-    try:
-        from tflite_micro.python.tflite_micro import runtime
-    except ImportError:  # pragma: no cover - optional engine
-        return None
-    interp = runtime.Interpreter.from_bytes(data, arena_size=1 << 20)
+def tflm_outputs(data: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    interp = tflm_runtime.Interpreter.from_bytes(data, arena_size=1 << 20)
     for i, x in enumerate(inputs):
         interp.set_input(x, i)
     interp.invoke()
     return [interp.get_output(0)]
 
 
-def ours(data: bytes, inputs: list[np.ndarray], profile: str = "litert_ref") -> list[np.ndarray]:
-    model = intmodel_from_tflite(parse_tflite(data, "single-op.tflite"), profile=profile)
+def ours(data: bytes, inputs: list[np.ndarray], arithmetic: str = "litert_ref") -> list[np.ndarray]:
+    model = intmodel_from_tflite(parse_tflite(data, "single-op.tflite"), arithmetic=arithmetic)
     return list(run(model, inputs).outputs)
 
 
 def assert_matches_reference(data: bytes, inputs: list[np.ndarray], check_tflm: bool = True) -> None:
-    """Profile litert_ref equals LiteRT BUILTIN_REF; profile tflite_micro equals TFLite Micro."""
+    """Arithmetic litert_ref equals LiteRT BUILTIN_REF; arithmetic tflite_micro equals TFLite Micro."""
     expected = litert_outputs(data, inputs)
     got = ours(data, inputs)
     for e, g in zip(expected, got, strict=True):
@@ -50,9 +50,8 @@ def assert_matches_reference(data: bytes, inputs: list[np.ndarray], check_tflm: 
         np.testing.assert_array_equal(g.reshape(e.shape), e)
     if check_tflm:
         micro = tflm_outputs(data, inputs)
-        if micro is not None:
-            got_micro = ours(data, inputs, profile="tflite_micro")
-            np.testing.assert_array_equal(got_micro[0].reshape(micro[0].shape), micro[0])
+        got_micro = ours(data, inputs, arithmetic="tflite_micro")
+        np.testing.assert_array_equal(got_micro[0].reshape(micro[0].shape), micro[0])
 
 
 def random_int8(rng, shape) -> np.ndarray:
@@ -284,12 +283,12 @@ def test_float_model_is_rejected():
 @pytest.mark.parametrize("seed", [15, 18])
 def test_fully_connected_rounding_differs_between_engines(seed):
     """LiteRT's reference FULLY_CONNECTED rounds once, TFLite Micro's twice: on these
-    seeds (found by search) one output differs, and each profile matches its engine."""
+    seeds (found by search) one output differs, and each arithmetic matches its engine."""
     rng = np.random.default_rng(seed)
     data = fc_model(rng, 64, 64, 12, "NONE")
     x = random_int8(rng, (64, 64))
-    litert_ref = ours(data, [x], profile="litert_ref")[0]
-    micro = ours(data, [x], profile="tflite_micro")[0]
+    litert_ref = ours(data, [x], arithmetic="litert_ref")[0]
+    micro = ours(data, [x], arithmetic="tflite_micro")[0]
     assert np.count_nonzero(litert_ref != micro) == 1
     np.testing.assert_array_equal(litert_ref, litert_outputs(data, [x])[0])
     np.testing.assert_array_equal(micro, tflm_outputs(data, [x])[0])

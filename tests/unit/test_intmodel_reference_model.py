@@ -59,8 +59,8 @@ def test_every_intermediate_tensor_matches_builtin_ref(ref_model_int8):
 def test_random_batch_matches_both_reference_engines(ref_model_int8):
     rng = np.random.default_rng(1)
     batch = rng.integers(-128, 128, (12, 49, 10, 1), dtype=np.int8)
-    ours_ref = run(intmodel_from_tflite(ref_model_int8, profile="litert_ref"), batch).output
-    ours_micro = run(intmodel_from_tflite(ref_model_int8, profile="tflite_micro"), batch).output
+    ours_ref = run(intmodel_from_tflite(ref_model_int8, arithmetic="litert_ref"), batch).output
+    ours_micro = run(intmodel_from_tflite(ref_model_int8, arithmetic="tflite_micro"), batch).output
     interp, micro = _litert(ref_model_int8), _tflm(ref_model_int8)
     for i, x in enumerate(batch):
         interp.set_tensor(0, x[None])
@@ -103,8 +103,8 @@ def test_clip_where_the_engines_disagree(ref_model_int8, sc12_test_dev):
     clip = sc12_test_dev / "go" / "0cb74144_nohash_1.flac"
     if not clip.exists():
         pytest.skip(f"{clip} is absent")
-    ref_model = intmodel_from_tflite(ref_model_int8, profile="litert_ref")
-    micro_model = intmodel_from_tflite(ref_model_int8, profile="tflite_micro")
+    ref_model = intmodel_from_tflite(ref_model_int8, arithmetic="litert_ref")
+    micro_model = intmodel_from_tflite(ref_model_int8, arithmetic="tflite_micro")
     x = quantize(_features([clip])[..., None], ref_model.input_tensors[0])
     ours_ref, ours_micro = run(ref_model, x).output[0], run(micro_model, x).output[0]
     assert np.count_nonzero(ours_ref != ours_micro) >= 1

@@ -60,8 +60,8 @@ def test_quantize_dequantize_round_trip():
 def test_importer_errors(tmp_path):
     with pytest.raises(ModelFormatError, match="no such file"):
         intmodel_from_tflite(tmp_path / "absent.tflite")
-    with pytest.raises(ConfigError, match="unknown arithmetic profile"):
-        intmodel_from_tflite(parse_tflite(_conv_relu_bytes(np.random.default_rng(0))), profile="fastest")
+    with pytest.raises(ConfigError, match="unknown arithmetic"):
+        intmodel_from_tflite(parse_tflite(_conv_relu_bytes(np.random.default_rng(0))), arithmetic="fastest")
     b = TFLiteGraphBuilder()
     x = b.tensor((1, 8), scale=0.1, zero_point=0)
     y = b.tensor((1, 8), scale=0.1, zero_point=0)

@@ -1,4 +1,4 @@
-"""Fake-quant arithmetic, observers and the torch requantization against the integer runtime."""
+"""Fake-quant arithmetic and observers."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import pytest
 import torch
 
 from tinykws.errors import ConfigError
-from tinykws.fixedpoint.primitives import multiply_by_quantized_multiplier as np_mbqm
-from tinykws.fixedpoint.primitives import quantize_multiplier as np_quantize_multiplier
 from tinykws.quant import QuantConfig
 from tinykws.quant.fake_quant import (
     activation_qparams,
@@ -21,7 +19,6 @@ from tinykws.quant.fake_quant import (
     weight_scales,
 )
 from tinykws.quant.observers import MinMaxObserver, MSEObserver, PercentileObserver, make_observer
-from tinykws.quant.requant import multiply_by_quantized_multiplier, quantize_multiplier, rounded_mean
 
 
 def test_round_half_away_from_zero():
@@ -109,19 +106,3 @@ def test_observers():
         MinMaxObserver().range(8)
     with pytest.raises(ConfigError):
         make_observer("histogram")
-
-
-def test_torch_requantization_equals_the_integer_runtime():
-    rng = np.random.default_rng(1)
-    acc = rng.integers(-2**20, 2**20, size=20_000)
-    for real in (0.0040563, 0.37, 0.9, 1.7e-5, 3.2):
-        for rounding in ("double", "single"):
-            m, s = quantize_multiplier(real, rounding)
-            assert (m, s) == np_quantize_multiplier(real, rounding)
-            ours = multiply_by_quantized_multiplier(torch.from_numpy(acc), torch.tensor(m), torch.tensor(s), rounding)
-            np.testing.assert_array_equal(ours.numpy(), np_mbqm(acc, m, s, rounding))
-
-
-def test_rounded_mean_rounds_half_away_from_zero():
-    total = torch.tensor([5, -5, 4, -4, 6, -6])
-    assert rounded_mean(total, 4).tolist() == [1, -1, 1, -1, 2, -2]

@@ -29,7 +29,7 @@ from tinykws.errors import ConfigError, EngineUnavailableError, ModelFormatError
 from tinykws.eval.metrics import EvalResult, compute_metrics
 from tinykws.export.engines import run_litert, run_tflm
 from tinykws.export.manifest import METADATA_NAME, embedded_manifest, read_manifest
-from tinykws.fixedpoint.profiles import DEFAULT_PROFILE, PROFILES
+from tinykws.fixedpoint.arithmetic import ARITHMETICS, DEFAULT_ARITHMETIC
 from tinykws.formats.tflite_model import Tensor, TFLiteModel
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.intmodel import intmodel_from_tflite, run
@@ -262,9 +262,9 @@ def run_runtime(model_path: str | os.PathLike, inputs: np.ndarray, runtime: str 
         raise ConfigError("a choice of LiteRT kernels applies only to --runtime litert")
     hint = "; install the tflite extra (pip install 'tinykws[tflite]') or use --runtime reference"
     if runtime == "reference":
-        profile = profile or DEFAULT_PROFILE
-        if profile not in PROFILES:
-            raise ConfigError(f"unknown arithmetic profile {profile!r}; choose from {', '.join(PROFILES)}")
+        profile = profile or DEFAULT_ARITHMETIC
+        if profile not in ARITHMETICS:
+            raise ConfigError(f"unknown arithmetic {profile!r}; choose from {', '.join(ARITHMETICS)}")
         model = intmodel_from_tflite(tfl if tfl is not None else model_path, profile)
         parts = [run(model, inputs[lo:lo + batch_size]).output for lo in range(0, len(inputs), batch_size)]
         outputs = np.concatenate(parts) if parts else np.zeros((0,), np.int8)

@@ -7,11 +7,11 @@
 
 from tinykws.intmodel.from_tflite import intmodel_from_tflite
 from tinykws.intmodel.graph import IntModel, IntOp, IntTensor
-from tinykws.fixedpoint.profiles import DEFAULT_PROFILE, PROFILES
+from tinykws.fixedpoint.arithmetic import ARITHMETICS, DEFAULT_ARITHMETIC
 from tinykws.intmodel.quantize_io import dequantize, quantize
 from tinykws.intmodel.runtime import KERNELS, RunResult, run
 
 __all__ = [
-    "DEFAULT_PROFILE", "KERNELS", "PROFILES", "IntModel", "IntOp", "IntTensor", "RunResult", "dequantize",
+    "DEFAULT_ARITHMETIC", "KERNELS", "ARITHMETICS", "IntModel", "IntOp", "IntTensor", "RunResult", "dequantize",
     "intmodel_from_tflite", "quantize", "run",
 ]

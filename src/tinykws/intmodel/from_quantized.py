@@ -18,7 +18,7 @@ from tinykws.formats.tflite_builder import TFLiteGraphBuilder
 from tinykws.formats.tflite_model import TFLiteModel
 from tinykws.intmodel.from_tflite import intmodel_from_tflite
 from tinykws.intmodel.graph import IntModel
-from tinykws.fixedpoint.profiles import DEFAULT_PROFILE
+from tinykws.fixedpoint.arithmetic import DEFAULT_ARITHMETIC
 from tinykws.quant.fake_quant import bias_codes, weight_codes
 from tinykws.quant.graph import GraphNode
 from tinykws.quant.qmodel import SOFTMAX_SCALE, SOFTMAX_ZERO_POINT, QuantizedModel
@@ -208,10 +208,10 @@ def tflite_model_from_quantized(qmodel: QuantizedModel, append_softmax: bool = T
     return _Converter(qmodel, qmodel.model_name).convert(append_softmax, dict(metadata or {}), description)
 
 
-def intmodel_from_quantized(qmodel: QuantizedModel, profile: str = DEFAULT_PROFILE, append_softmax: bool = True,
-                            metadata: dict[str, bytes] | None = None) -> IntModel:
+def intmodel_from_quantized(qmodel: QuantizedModel, arithmetic: str = DEFAULT_ARITHMETIC,
+                            append_softmax: bool = True, metadata: dict[str, bytes] | None = None) -> IntModel:
     """The IntModel of a calibrated QuantizedModel (see `tflite_model_from_quantized`)."""
-    return intmodel_from_tflite(tflite_model_from_quantized(qmodel, append_softmax, metadata), profile)
+    return intmodel_from_tflite(tflite_model_from_quantized(qmodel, append_softmax, metadata), arithmetic)
 
 
 def describe(qmodel: QuantizedModel) -> dict[str, Any]:

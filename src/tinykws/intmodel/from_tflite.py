@@ -2,7 +2,7 @@
 
 Every operator's parameters are derived from the tensors' scales exactly as TFLite's
 Prepare() does, for the rounding form each operator kind uses in the chosen
-arithmetic profile (see `profiles`). Float operators, unknown operators and
+arithmetic (see `tinykws.fixedpoint.arithmetic`). Float operators, unknown operators and
 unsupported options raise UnsupportedOpError naming the operator.
 """
 
@@ -34,7 +34,7 @@ from tinykws.intmodel.params import (
     requantize_params,
     softmax_params,
 )
-from tinykws.fixedpoint.profiles import DEFAULT_PROFILE, rounding_for
+from tinykws.fixedpoint.arithmetic import DEFAULT_ARITHMETIC, check_arithmetic, rounding_for
 
 _QUANTIZED = (np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.int32), np.dtype(np.uint8))
 
@@ -56,14 +56,14 @@ def _int_tensor(t: Tensor) -> IntTensor:
 
 
 class _Importer:
-    def __init__(self, model: TFLiteModel, profile: str, source: str):
+    def __init__(self, model: TFLiteModel, arithmetic: str, source: str):
         self.graph: Subgraph = model.main
-        self.profile = profile
+        self.arithmetic = arithmetic
         self.source = source
         self.tensors = [_int_tensor(t) for t in self.graph.tensors]
 
     def rounding(self, kind: str) -> Rounding:
-        return rounding_for(self.profile, kind)
+        return rounding_for(self.arithmetic, kind)
 
     def fail(self, op: Operator, problem: str) -> UnsupportedOpError:
         return UnsupportedOpError(f"{self.source}: operator {op.index} ({op.opcode}): {problem}")
@@ -250,21 +250,21 @@ class _Importer:
         return IntOp("concatenation", tuple(op.inputs), tuple(op.outputs), ConcatParams(axis, act_min, act_max))
 
 
-def intmodel_from_tflite(model: str | os.PathLike | TFLiteModel, profile: str = DEFAULT_PROFILE) -> IntModel:
+def intmodel_from_tflite(model: str | os.PathLike | TFLiteModel, arithmetic: str = DEFAULT_ARITHMETIC) -> IntModel:
     """Build the IntModel of an int8 .tflite file (path) or an already parsed TFLiteModel.
 
-    `profile` chooses whose arithmetic to reproduce bit for bit: "litert_ref" (LiteRT
+    `arithmetic` chooses whose arithmetic to reproduce bit for bit: "litert_ref" (LiteRT
     with the reference kernels) or "tflite_micro" (TFLite Micro); they differ only in the
     rounding of FULLY_CONNECTED.
 
     Raises ModelFormatError for a malformed file and UnsupportedOpError for operators or
     types the integer runtime cannot execute.
     """
-    rounding_for(profile, "")  # rejects an unknown profile before any work
+    check_arithmetic(arithmetic)
     if not isinstance(model, TFLiteModel):
         model = read_tflite(model)
     source = model.path or "<tflite model>"
-    importer = _Importer(model, profile, source)
+    importer = _Importer(model, arithmetic, source)
     ops = tuple(importer.convert(op) for op in importer.graph.operators)
     for index in importer.graph.inputs:
         t = importer.tensors[index]
@@ -272,6 +272,6 @@ def intmodel_from_tflite(model: str | os.PathLike | TFLiteModel, profile: str = 
             raise UnsupportedOpError(f"{source}: input {t.name!r} is {t.dtype.name}; only int8 inputs are supported")
     metadata = {"source": source, "description": model.description, "tflite_metadata": dict(model.metadata)}
     return IntModel(tensors=tuple(importer.tensors), ops=ops, inputs=tuple(importer.graph.inputs),
-                    outputs=tuple(importer.graph.outputs), profile=profile, metadata=metadata)
+                    outputs=tuple(importer.graph.outputs), arithmetic=arithmetic, metadata=metadata)
 
 

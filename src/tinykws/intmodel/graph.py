@@ -59,8 +59,8 @@ class IntOp:
 class IntModel:
     """An integer network, ready for `run`.
 
-    `profile` names the arithmetic the operators reproduce ("litert_ref" or
-    "tflite_micro", see `tinykws.fixedpoint.profiles`). `metadata` carries whatever the network's
+    `arithmetic` names the arithmetic the operators reproduce ("litert_ref" or
+    "tflite_micro", see `tinykws.fixedpoint.arithmetic`). `metadata` carries whatever the network's
     user needs beside it (front-end config, labels, source file).
     """
 
@@ -68,7 +68,7 @@ class IntModel:
     ops: tuple[IntOp, ...]
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
-    profile: str = "litert_ref"
+    arithmetic: str = "litert_ref"
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def tensor(self, name_or_index: str | int) -> IntTensor:

@@ -13,7 +13,7 @@ from tinykws.fixedpoint.primitives import (
     multiply_by_quantized_multiplier_smaller_than_one_exp,
     rounding_divide_by_pot,
 )
-from tinykws.intmodel.fixed_point_math import exp_on_negative_values, fp_mul, get_reciprocal, rescale
+from tinykws.fixedpoint.gemmlowp import exp_on_negative_values, fp_mul, get_reciprocal, rescale
 from tinykws.intmodel.params import (
     AddParams,
     ConcatParams,

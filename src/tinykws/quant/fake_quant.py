@@ -31,16 +31,13 @@ def int_range(bits: int, symmetric: bool) -> tuple[int, int]:
 
 
 def fake_quantize(x: torch.Tensor, scale: torch.Tensor | float, zero_point: torch.Tensor | int, qmin: int,
-                  qmax: int, out_dtype: torch.dtype | None = None) -> torch.Tensor:
+                  qmax: int) -> torch.Tensor:
     """scale * (clamp(round(x / scale) + zp, qmin, qmax) - zp), with the clipped STE.
 
     `scale`/`zero_point` broadcast against `x` (per-channel: shape them accordingly).
-    The code is found in x's precision; `out_dtype` (float64) makes the product with the
-    scale exact.
     """
     q = torch.clamp(round_ste(x / scale) + zero_point, qmin, qmax)
-    dtype = out_dtype or x.dtype
-    return (q - zero_point).to(dtype) * torch.as_tensor(scale).to(dtype)
+    return (q - zero_point).to(x.dtype) * torch.as_tensor(scale).to(x.dtype)
 
 
 def weight_scales(weight: torch.Tensor, channel_dim: int | None, bits: int) -> torch.Tensor:
@@ -66,14 +63,14 @@ def _broadcast(values: torch.Tensor, like: torch.Tensor, channel_dim: int | None
 
 
 def quantize_weight(weight: torch.Tensor, scales: torch.Tensor, channel_dim: int | None, bits: int,
-                    ste: bool = True, out_dtype: torch.dtype | None = None) -> torch.Tensor:
+                    ste: bool = True) -> torch.Tensor:
     """Weights as reals on the integer grid (fake quant, STE) for the given scales; the codes
-    are found in the weight's precision (as `weight_codes` does), then scaled in `out_dtype`."""
+    are found in the weight's precision, as `weight_codes` does."""
     qmin, qmax = int_range(bits, symmetric=True)
     s = _broadcast(scales.to(weight.dtype), weight, channel_dim)
     if not ste:
         return torch.clamp(round_half_away(weight / s), qmin, qmax) * s
-    return fake_quantize(weight, s, 0, qmin, qmax, out_dtype)
+    return fake_quantize(weight, s, 0, qmin, qmax)
 
 
 def weight_codes(weight: torch.Tensor, scales: torch.Tensor, channel_dim: int | None, bits: int) -> np.ndarray:
@@ -91,13 +88,12 @@ def bias_scales(input_scale: torch.Tensor | float, w_scales: torch.Tensor) -> to
     return (torch.as_tensor(input_scale, dtype=torch.float64) * w_scales.double()).float()
 
 
-def quantize_bias(bias: torch.Tensor, scales: torch.Tensor, ste: bool = True,
-                  out_dtype: torch.dtype | None = None) -> torch.Tensor:
+def quantize_bias(bias: torch.Tensor, scales: torch.Tensor, ste: bool = True) -> torch.Tensor:
     """Bias as reals on its int32 grid (zero point 0)."""
     s = scales.to(torch.float64)
     b = bias.double()
     q = torch.clamp(round_ste(b / s) if ste else round_half_away(b / s), INT32_MIN, INT32_MAX)
-    return (q * s).to(out_dtype or bias.dtype)
+    return (q * s).to(bias.dtype)
 
 
 def bias_codes(bias: torch.Tensor, scales: torch.Tensor) -> np.ndarray:

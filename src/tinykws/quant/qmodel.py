@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -22,25 +21,15 @@ from tinykws.errors import ConfigError
 from tinykws.quant.config import QuantConfig
 from tinykws.quant.fake_quant import (
     activation_qparams,
-    bias_codes,
     bias_scales,
     fake_quantize,
     int_range,
     quantize_bias,
     quantize_weight,
-    weight_codes,
     weight_scales,
 )
 from tinykws.quant.graph import SHARED_QUANT_KINDS, FloatGraph, GraphNode
 from tinykws.quant.observers import make_observer
-from tinykws.quant.requant import (
-    FC_ROUNDING,
-    activation_bounds,
-    multipliers,
-    multiply_by_quantized_multiplier,
-    quantize_multiplier,
-    rounded_mean,
-)
 
 MODES = ("float", "calibrate", "quantized")
 SOFTMAX_SCALE, SOFTMAX_ZERO_POINT = 1.0 / 256.0, -128
@@ -70,10 +59,10 @@ class QuantizedModel(nn.Module):
     model_name / model_kwargs / num_classes: the float model it came from (for rebuilding).
     input_shape: (frames, features). Input (B, 1, frames, features) or (B, frames, features).
 
-    Without gradients (evaluation) the quantized mode is exact: convolutions and FC layers
-    accumulate the integer codes and requantize with TFLite's fixed-point rounding for
-    `profile` ("litert_ref" or "tflite_micro"), average pools round as TFLite does. With
-    gradients (QAT) the same grid is simulated in float32 with the STE.
+    The quantized mode simulates the int8 grid in float32 (with the straight-through
+    estimator, so it trains). It is a simulation: the exact integer arithmetic of TFLite
+    (fixed-point requantization, its rounding) is the integer network's
+    (`tinykws.intmodel.from_quantized`), which agrees with it on all but a few outputs.
     """
 
     def __init__(self, graph: FloatGraph, config: QuantConfig, model_name: str, model_kwargs: dict,
@@ -86,8 +75,6 @@ class QuantizedModel(nn.Module):
         self.num_classes = int(num_classes)
         self.input_shape = tuple(int(v) for v in input_shape)
         self.mode = "float"
-        self.profile = "litert_ref"
-        self._dtype = torch.float32
         self.params = nn.ParameterDict()
         for i, node in enumerate(graph.nodes):
             for key, tensor in node.params.items():
@@ -172,16 +159,15 @@ class QuantizedModel(nn.Module):
             return x
         bits = 8 if slot in self._softmax_slots else self.config.act_bits
         qmin, qmax = int_range(bits, symmetric=False)
-        return fake_quantize(x, self.act_scale[slot], self.act_zero_point[slot], qmin, qmax, self._dtype)
+        return fake_quantize(x, self.act_scale[slot], self.act_zero_point[slot], qmin, qmax)
 
     def _weights(self, index: int, node: GraphNode) -> tuple[torch.Tensor, torch.Tensor]:
         w, b = self.param(index, "weight"), self.param(index, "bias")
         if self.mode != "quantized":
             return w, b
         wq = self.weight_quant(index)
-        w = quantize_weight(w, wq.weight_scales, 0 if wq.per_channel else None, self.config.weight_bits,
-                            out_dtype=self._dtype)
-        return w, quantize_bias(b, wq.bias_scales, out_dtype=self._dtype)
+        w = quantize_weight(w, wq.weight_scales, 0 if wq.per_channel else None, self.config.weight_bits)
+        return w, quantize_bias(b, wq.bias_scales)
 
     @staticmethod
     def _activation(y: torch.Tensor, name: str) -> torch.Tensor:
@@ -194,11 +180,6 @@ class QuantizedModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 3:
             x = x.unsqueeze(1)
-        # The input is quantized in float32 as TFLite's QUANTIZE does; without gradients the
-        # quantized graph then runs in float64, so that rounding decisions are those of the
-        # exact integer arithmetic (float32 sums flip a few outputs by one step).
-        exact = self.mode == "quantized" and not torch.is_grad_enabled()
-        self._dtype = torch.float64 if exact else torch.float32
         return self.values(x)[self.graph.output].float()
 
     def values(self, x: torch.Tensor) -> dict[int, torch.Tensor]:
@@ -212,25 +193,16 @@ class QuantizedModel(nn.Module):
     def _run_node(self, i: int, node: GraphNode, xs: list[torch.Tensor]) -> torch.Tensor:
         a = node.attrs
         kind = node.kind
-        exact = self.mode == "quantized" and self._dtype == torch.float64
         if kind == "conv":
             top, bottom, left, right = a["pads"]
             x = F.pad(xs[0], (left, right, top, bottom)) if any(a["pads"]) else xs[0]
-            if exact:
-                return self._exact_weighted(i, node, x)
             w, b = self._weights(i, node)
             y = F.conv2d(x, w, b, a["stride"], 0, a["dilation"], a["groups"])
             return self._act(self._activation(y, a["activation"]), node.output)
         if kind == "linear":
-            if exact:
-                return self._exact_weighted(i, node, xs[0])
             w, b = self._weights(i, node)
             return self._act(self._activation(F.linear(xs[0], w, b), a["activation"]), node.output)
-        if kind == "avgpool" and exact:
-            return self._exact_avgpool(node, xs[0])
         if kind == "add":
-            if exact:
-                return self._exact_add(node, xs[0], xs[1])
             return self._act(self._activation(xs[0] + xs[1], a["activation"]), node.output)
         if kind == "avgpool":
             keep = len(self.graph.shapes[node.output]) == 4
@@ -245,57 +217,6 @@ class QuantizedModel(nn.Module):
         if kind == "softmax":
             return self._act(torch.softmax(xs[0], dim=-1), node.output)
         raise ConfigError(f"unknown graph node kind {kind!r}")
-
-    def _exact_weighted(self, i: int, node: GraphNode, x: torch.Tensor) -> torch.Tensor:
-        """Integer accumulation of the codes, TFLite requantization, fused clamp."""
-        a = node.attrs
-        in_q, out_q = self.act_quant(node.inputs[0]), self.act_quant(node.output)
-        wq = self.weight_quant(i)
-        channel_dim = 0 if wq.per_channel else None
-        w = torch.from_numpy(weight_codes(self.param(i, "weight"), wq.weight_scales, channel_dim,
-                                          self.config.weight_bits).astype(np.float64))
-        b = torch.from_numpy(bias_codes(self.param(i, "bias"), wq.bias_scales).astype(np.float64))
-        xc = torch.round(x / in_q.scale)
-        if node.kind == "conv":
-            acc = F.conv2d(xc, w, b, a["stride"], 0, a["dilation"], a["groups"])
-            rounding, shape = "double", (1, -1, 1, 1)
-        else:
-            acc = F.linear(xc, w, b)
-            rounding, shape = FC_ROUNDING[self.profile], (1, -1)
-        scales = wq.weight_scales if wq.per_channel else wq.weight_scales.expand(acc.shape[1])
-        m, sh = multipliers(in_q.scale, scales, out_q.scale, rounding)
-        q = multiply_by_quantized_multiplier(acc.round().to(torch.int64), m.reshape(shape), sh.reshape(shape),
-                                             rounding) + out_q.zero_point
-        qmin, qmax = int_range(self.config.act_bits, symmetric=False)
-        lo, hi = activation_bounds(a["activation"], out_q.scale, out_q.zero_point, qmin, qmax)
-        return (torch.clamp(q, lo, hi) - out_q.zero_point).double() * out_q.scale
-
-    def _exact_add(self, node: GraphNode, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """TFLite int8 ADD: both inputs shifted left 20 bits, rescaled to twice the larger
-        input scale, summed, rescaled to the output, clamped."""
-        qa, qb, qo = (self.act_quant(v) for v in (*node.inputs, node.output))
-        sa, sb, so = (float(np.float32(q.scale)) for q in (qa, qb, qo))
-        twice_max = 2.0 * max(sa, sb)
-        left_shift = 20
-
-        def scaled(x: torch.Tensor, scale: float) -> torch.Tensor:
-            m, sh = quantize_multiplier(scale / twice_max)
-            codes = torch.round(x / scale).to(torch.int64) << left_shift
-            return multiply_by_quantized_multiplier(codes, torch.tensor(m), torch.tensor(sh), "double")
-
-        m, sh = quantize_multiplier(twice_max / ((1 << left_shift) * so))
-        total = scaled(a, qa.scale) + scaled(b, qb.scale)
-        q = multiply_by_quantized_multiplier(total, torch.tensor(m), torch.tensor(sh), "double") + qo.zero_point
-        qmin, qmax = int_range(self.config.act_bits, symmetric=False)
-        lo, hi = activation_bounds(node.attrs["activation"], qo.scale, qo.zero_point, qmin, qmax)
-        return (torch.clamp(q, lo, hi) - qo.zero_point).double() * qo.scale
-
-    def _exact_avgpool(self, node: GraphNode, x: torch.Tensor) -> torch.Tensor:
-        aq = self.act_quant(node.output)
-        codes = torch.round(x / aq.scale).to(torch.int64) + aq.zero_point
-        count = x.shape[2] * x.shape[3]
-        mean = rounded_mean(codes.sum(dim=(2, 3), keepdim=len(self.graph.shapes[node.output]) == 4), count)
-        return (mean - aq.zero_point).double() * aq.scale
 
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities as the exported network gives them: softmax of the output,

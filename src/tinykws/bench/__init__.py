@@ -1,1 +1,0 @@
-"""Layer 10: the MLPerf-Tiny-style harness."""

@@ -1,1 +1,0 @@
-"""Layer 6: pruning and compression sweeps."""

@@ -1,1 +1,0 @@
-"""Layer 7: streaming inference and detection."""
