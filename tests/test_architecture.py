@@ -19,8 +19,8 @@ LAYERS = {
     "train": 5,
     "quant": 6, "compress": 6,
     "intmodel": 7, "stream": 7,
-    "export": 8,
-    "profile": 9,
+    "export": 8, "codegen": 8,
+    "profile": 9, "mcu": 9,
     "bench": 10, "report": 10, "pipeline": 10,
     "cli": 11,
 }
