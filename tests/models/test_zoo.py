@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import pytest
@@ -163,7 +165,7 @@ def test_options_and_errors():
 def test_model_info_is_typed_and_frozen():
     info = MODELS.get("crnn_gru_att").meta
     assert info.quantizable is False and info.streamable is True
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         info.param_budget = 1  # type: ignore[misc]
 
 

@@ -148,6 +148,20 @@ def quantize_multiplier(real_multiplier: float, rounding: Rounding = "double") -
     return q_fixed, shift
 
 
+def quantize_real(values, scale: float, zero_point: int, dtype=np.int8) -> np.ndarray:
+    """TFLite QUANTIZE of real `values`: value / scale in float32, rounded half away from
+    zero, plus the zero point, saturated to integer `dtype`."""
+    scaled = np.asarray(values, dtype=np.float32) / np.float32(scale)
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5))
+    lo, hi = dtype_range(dtype)
+    return np.clip(rounded.astype(np.int64) + int(zero_point), lo, hi).astype(dtype)
+
+
+def dequantize_int(values, scale: float, zero_point: int) -> np.ndarray:
+    """Integers -> float32 reals scale * (q - zero_point)."""
+    return (np.asarray(values, dtype=np.float32) - np.float32(zero_point)) * np.float32(scale)
+
+
 def count_leading_zeros_u32(x) -> np.ndarray:
     """Leading zero bits of `x` seen as uint32 (32 for zero), by binary search on shifts."""
     x = as_i64(x) & 0xFFFFFFFF
