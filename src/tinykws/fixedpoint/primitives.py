@@ -30,6 +30,21 @@ _RANGES = {
 }
 
 
+class Int32RangeError(ArithmeticError):
+    """A value that TFLite holds in an int32 left that range (the numpy kernels compute in
+    int64, TFLite and the generated C in int32: they would silently differ)."""
+
+
+def check_int32(values: np.ndarray, what: str) -> np.ndarray:
+    """`values` unchanged if every one fits in int32; else Int32RangeError naming `what`."""
+    if values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if lo < INT32_MIN or hi > INT32_MAX:
+            bad = lo if lo < INT32_MIN else hi
+            raise Int32RangeError(f"{what} reaches {bad}, outside the int32 range TFLite accumulates in")
+    return values
+
+
 def as_i64(x) -> np.ndarray:
     """`x` as an int64 array (the working type of every primitive)."""
     return np.asarray(x, dtype=np.int64)
