@@ -17,6 +17,7 @@ import tempfile
 import numpy as np
 
 from tinykws.errors import EngineUnavailableError, ModelFormatError
+from tinykws.formats.tflite_reader import read_tflite
 
 
 class LiteRTEngine:
@@ -37,6 +38,8 @@ class LiteRTEngine:
             raise ModelFormatError(f"{path}: LiteRT cannot load the model ({exc})") from None
         self.input = self.interp.get_input_details()[0]
         self.output_index = self.interp.get_output_details()[0]["index"]
+        self.inputs = self.interp.get_input_details()
+        self.outputs = self.interp.get_output_details()
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
         """Outputs (N, ...) on `inputs` (N, *input shape without batch), one item at a time."""
@@ -47,6 +50,16 @@ class LiteRTEngine:
             self.interp.invoke()
             outputs.append(self.interp.get_tensor(self.output_index)[0].copy())
         return np.stack(outputs)
+
+    def run_all(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Every output of one invocation on one item per input (each with its batch
+        dimension of 1): for models with several inputs and outputs, such as streaming steps."""
+        if len(inputs) != len(self.inputs):
+            raise ModelFormatError(f"{self.path}: the model takes {len(self.inputs)} inputs, got {len(inputs)}")
+        for detail, x in zip(self.inputs, inputs):
+            self.interp.set_tensor(detail["index"], np.asarray(x, dtype=detail["dtype"]).reshape(detail["shape"]))
+        self.interp.invoke()
+        return [self.interp.get_tensor(d["index"]).copy() for d in self.outputs]
 
     def close(self) -> None:
         self.interp = None
@@ -82,6 +95,8 @@ class TFLMEngine:
         except (ValueError, RuntimeError) as exc:
             raise ModelFormatError(f"{path}: TFLite Micro cannot load the model ({exc})") from None
         self.input = self.interp.get_input_details(0)
+        graph = read_tflite(self.path).main  # the Python interpreter cannot count its tensors
+        self.num_inputs, self.num_outputs = len(graph.inputs), len(graph.outputs)
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
         """Outputs (N, ...) on `inputs` (N, *input shape without batch), one item at a time."""
@@ -91,6 +106,16 @@ class TFLMEngine:
             self.interp.invoke()
             outputs.append(self.interp.get_output(0)[0].copy())
         return np.stack(outputs)
+
+    def run_all(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Every output of one invocation on one item per input (see LiteRTEngine.run_all)."""
+        if len(inputs) != self.num_inputs:
+            raise ModelFormatError(f"{self.path}: the model takes {self.num_inputs} inputs, got {len(inputs)}")
+        for i, x in enumerate(inputs):
+            detail = self.interp.get_input_details(i)
+            self.interp.set_input(np.asarray(x, dtype=detail["dtype"]).reshape(detail["shape"]), i)
+        self.interp.invoke()
+        return [self.interp.get_output(i).copy() for i in range(self.num_outputs)]
 
     @property
     def arena_bytes(self) -> int:
