@@ -24,7 +24,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -107,6 +107,14 @@ class ModelRunner(ABC):
     @abstractmethod
     def run(self, inputs: np.ndarray) -> np.ndarray:
         """Raw outputs (N, *output shape) of inputs (N, *input shape) of the input dtype."""
+
+    def run_all(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """Every output of one item of a model with several inputs and outputs (a streaming
+        step: the new frames and the state in, the scores and the new state out), each
+        array with its batch dimension of 1. Runtimes that run such models override this."""
+        if len(inputs) != 1:
+            raise ConfigError(f"runtime {self.info.runtime!r} runs models with one input only")
+        return (np.asarray(self.run(inputs[0])),)
 
     def close(self) -> None:
         """Release the engine (interpreters, child processes). Safe to call twice."""

@@ -76,6 +76,9 @@ class ReferenceRunner(ModelRunner):
     def run(self, inputs: np.ndarray) -> np.ndarray:
         return run(self.intmodel, inputs).output
 
+    def run_all(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+        return run(self.intmodel, list(inputs)).outputs
+
 
 def open_reference_runner(model: Any, arithmetic: str = DEFAULT_ARITHMETIC,
                           frontend: str | Mapping[str, Any] | None = None,
@@ -116,6 +119,9 @@ class _EngineRunner(ModelRunner):
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
         return self.engine.run(inputs)
+
+    def run_all(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+        return tuple(self.engine.run_all(list(inputs)))
 
     def close(self) -> None:
         self.engine.close()
