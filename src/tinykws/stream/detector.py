@@ -68,6 +68,33 @@ def smoothing_rows(smoothing_ms: float, hop_s: float) -> int:
     return max(1, int(round(smoothing_ms / 1000.0 / hop_s)))
 
 
+def firing_rows(times: np.ndarray, above: np.ndarray, refractory_s: float, last: float = -np.inf,
+                armed: bool = True) -> tuple[list[int], float, bool]:
+    """Rows where one keyword fires: above its threshold and armed. Firing disarms it; a
+    row below the threshold once the refractory period after the last firing is over arms
+    it again, so a probability that stays high through the refractory period fires once.
+
+    times (s) and above (bool) per row; last / armed: the state before these rows.
+    Returns (row indices, last firing time, armed) so that rows can come in any grouping.
+    """
+    ups, downs = np.flatnonzero(above), np.flatnonzero(~above)
+    fired, i = [], 0
+    while True:
+        if not armed:
+            quiet = max(i, int(np.searchsorted(times, last + refractory_s - 1e-9)))
+            j = np.searchsorted(downs, quiet)
+            if j == len(downs):
+                return fired, last, armed
+            armed, i = True, int(downs[j])
+        j = np.searchsorted(ups, i)
+        if j == len(ups):
+            return fired, last, armed
+        i = int(ups[j])
+        fired.append(i)
+        last, armed = float(times[i]), False
+        i += 1
+
+
 class DetectionLogic:
     """Smoothing, thresholds and refractory periods over posterior rows, state carried
     between calls (so that the grouping of rows does not matter)."""
@@ -105,30 +132,10 @@ class DetectionLogic:
         found = []
         for k in np.flatnonzero(self.keywords):
             above = smoothed[:, k] >= self.thresholds[k]
-            for i in self._fire(k, times, above):
-                found.append(Detection(self.labels[k], float(times[i]), float(smoothed[i, k])))
+            fired, self.last[k], self.armed[k] = firing_rows(times, above, self.refractory_s, self.last[k],
+                                                             bool(self.armed[k]))
+            found += [Detection(self.labels[k], float(times[i]), float(smoothed[i, k])) for i in fired]
         return sorted(found, key=lambda d: (d.time_s, self.labels.index(d.label)))
-
-    def _fire(self, k: int, times: np.ndarray, above: np.ndarray) -> list[int]:
-        """Rows where keyword k fires: above its threshold and armed. Firing disarms it; it
-        is armed again by a row below its threshold once its refractory period is over, so
-        a probability that stays high through the refractory period does not fire twice."""
-        ups, downs = np.flatnonzero(above), np.flatnonzero(~above)
-        fired, i = [], 0
-        while True:
-            if not self.armed[k]:
-                quiet = max(i, int(np.searchsorted(times, self.last[k] + self.refractory_s - 1e-9)))
-                j = np.searchsorted(downs, quiet)
-                if j == len(downs):
-                    return fired
-                self.armed[k], i = True, int(downs[j])
-            j = np.searchsorted(ups, i)
-            if j == len(ups):
-                return fired
-            i = int(ups[j])
-            fired.append(i)
-            self.last[k], self.armed[k] = times[i], False
-            i += 1
 
 
 class Detector:
