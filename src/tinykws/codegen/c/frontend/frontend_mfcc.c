@@ -41,7 +41,7 @@ static float fe_mag[TKWS_FE_BIN_HI - TKWS_FE_BIN_LO]; /* 2 |X[k]| of the bins th
 static float fe_logmel[TKWS_FE_MELS];
 
 /* Natural log of a positive, normal float: log(m) + e ln 2 with m in [sqrt(1/2), sqrt(2)),
- * log(m) = 2 atanh(s), s = (m - 1) / (m + 1), by its odd series to s^11 (|s| < 0.1716, the
+ * log(m) = 2 atanh(s), s = (m - 1) / (m + 1), by its odd series to s^9 (|s| < 0.1716, the
  * next term is below 1e-9). Accurate to a few units in the last place; the features' int8
  * step is about 1e5 times coarser. */
 static float fe_logf(float x)
@@ -59,7 +59,7 @@ static float fe_logf(float x)
     memcpy(&m, &bits, sizeof m);
     s = (m - 1.0f) / (m + 1.0f);
     z = s * s;
-    series = z * (0.33333333f + z * (0.2f + z * (0.14285714f + z * (0.11111111f + z * 0.09090909f))));
+    series = z * (0.33333333f + z * (0.2f + z * (0.14285714f + z * 0.11111111f)));
     /* ln 2 in two parts: the exponent term stays exact for |exponent| < 2^8 */
     return (float)exponent * 0.693145752f + (2.0f * s + 2.0f * s * series + (float)exponent * 1.42860677e-06f);
 }
