@@ -134,3 +134,16 @@ def test_real_board_cannot_run_under_qemu(toolchain, programs, tmp_path):
     assert fw.sizes.text > 0
     with pytest.raises(TargetError, match="nucleo-l4r5zi is a real board"):
         run_elf(fw.elf, fw.board)
+
+
+def test_run_c_qemu_batches_and_splits(toolchain, programs):
+    from tinykws.mcu.runner import QemuModel, run_c_qemu
+
+    inputs = np.random.default_rng(3).integers(-128, 128, size=(50, 64), dtype=np.int8)
+    outputs, instructions = run_c_qemu(programs / "dense", inputs)
+    assert np.array_equal(outputs, _dense_reference(inputs))
+    assert instructions.shape == (50,) and np.all(instructions > 64 * 32)
+    split = QemuModel(programs / "dense", "mps2-an386", jobs=3).run(inputs)
+    assert np.array_equal(split.outputs, outputs) and np.array_equal(split.instructions, instructions)
+    with pytest.raises(TargetError, match="inputs have 63 bytes each, the model takes 64"):
+        run_c_qemu(programs / "dense", inputs[:, :63])

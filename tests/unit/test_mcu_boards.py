@@ -23,7 +23,8 @@ def test_qemu_boards_and_targets():
 
 
 def test_real_boards_have_memory_and_clock():
-    for name in ("nucleo-l4r5zi", "stm32f746-disco", "nrf52840-dk", "arduino-nano-33-ble", "rpi-pico"):
+    for name in ("nucleo-l4r5zi", "stm32f746-disco", "nrf52840-dk", "arduino-nano-33-ble", "rpi-pico",
+                 "nucleo-f103rb"):
         board = REAL_BOARDS[name]
         assert not board.emulated and board.clock_hz > 0 and board.flash_bytes > board.ram_bytes > 0
     assert get_board("nucleo-l4r5zi").ram_bytes == 640 * 1024

@@ -114,6 +114,11 @@ REAL_BOARDS: dict[str, Board] = {
         # memory map; ST UM1907 (32F746GDISCOVERY).
         Board("stm32f746-disco", CORES["cortex-m7"], 0x08000000, 1 * MIB, 0x20000000, 320 * KIB,
               216_000_000, "ST 32F746GDISCOVERY (STM32F746NG, Cortex-M7 216 MHz)"),
+        # STM32F103RB (NUCLEO-F103RB): 128 KiB flash at 0x08000000, 20 KiB SRAM at
+        # 0x20000000, Cortex-M3 up to 72 MHz. Source: ST datasheet DS5319 (STM32F103x8/xB).
+        # A 4 KiB stack: 16 KiB would leave almost nothing of its RAM.
+        Board("nucleo-f103rb", CORES["cortex-m3"], 0x08000000, 128 * KIB, 0x20000000, 20 * KIB,
+              72_000_000, "ST NUCLEO-F103RB (STM32F103RB, Cortex-M3 72 MHz)", stack_bytes=4 * KIB),
         # nRF52840: 1 MiB flash at 0x00000000, 256 KiB RAM at 0x20000000, Cortex-M4F 64 MHz.
         # Source: Nordic nRF52840 Product Specification v1.7, memory chapter.
         Board("nrf52840-dk", CORES["cortex-m4"], 0x00000000, 1 * MIB, 0x20000000, 256 * KIB,
