@@ -64,24 +64,24 @@ class LayerCost:
 
 @dataclass(frozen=True)
 class Footprint:
-    """Bytes: flash = text + rodata + data (initial values); ram = data + bss + stack."""
+    """Section sizes (bytes) and a measured stack peak: flash = text + rodata + data
+    (initial values); ram = data + bss + stack."""
 
-    text: int
-    rodata: int
-    data: int
-    bss: int
+    sections: SectionSizes
     stack: int
 
     @property
     def flash(self) -> int:
-        return self.text + self.rodata + self.data
+        return self.sections.flash
 
     @property
     def ram(self) -> int:
-        return self.data + self.bss + self.stack
+        return self.sections.static_ram + self.stack
 
     def to_dict(self) -> dict[str, int]:
-        return {**asdict(self), "flash": self.flash, "ram": self.ram}
+        s = self.sections
+        return {"text": s.text, "rodata": s.rodata, "data": s.data, "bss": s.bss, "stack": self.stack,
+                "flash": self.flash, "ram": self.ram}
 
 
 @dataclass(frozen=True)
@@ -153,10 +153,6 @@ class McuProfile:
             "board": self.board, "board_share": self.board_share,
             "decision": self.decision, "notes": list(self.notes),
         }
-
-
-def _footprint(sizes: SectionSizes, stack: int) -> Footprint:
-    return Footprint(text=sizes.text, rodata=sizes.rodata, data=sizes.data, bss=sizes.bss, stack=stack)
 
 
 def _model_sizes(project: ModelProject, board: Board, out: Path) -> tuple[SectionSizes, SectionSizes]:
@@ -235,12 +231,12 @@ def profile_project(
         full, empty = _model_sizes(project, emulated, out)
         model_sizes = _difference(full, empty)
         stack = int(plain.stack_bytes.max())
-        model_fp = _footprint(model_sizes, stack)
-        firmware_fp = _footprint(plain_fw.sizes, plain.stack_peak_bytes)
+        model_fp = Footprint(model_sizes, stack)
+        firmware_fp = Footprint(plain_fw.sizes, plain.stack_peak_bytes)
         board_info = share = None
         if board is not None and not board.emulated:
             real_full, real_empty = _model_sizes(project, board, out)
-            model_fp = _footprint(_difference(real_full, real_empty), stack)
+            model_fp = Footprint(_difference(real_full, real_empty), stack)
             board_info = board.to_dict()
             share = {"flash": model_fp.flash / board.flash_bytes, "ram": model_fp.ram / board.ram_bytes}
     layers = _layer_costs(project, hooked.layer_instructions[0])
