@@ -2,8 +2,8 @@
 contract) linked with tinykws' start-up code, semihosting I/O and measuring harness into
 an ELF for one board, and its section sizes from arm-none-eabi-size.
 
-The contract of a project: a header `model.h` on its include path that defines
-TKWS_INPUT_BYTES, TKWS_OUTPUT_BYTES and TKWS_NUM_LAYERS and declares
+The contract of a project: a header (`model.h` unless named otherwise) on its include
+path that defines TKWS_INPUT_BYTES, TKWS_OUTPUT_BYTES and TKWS_NUM_LAYERS and declares
 `int tkws_invoke(const int8_t *input, int8_t *output);`. A profiling build force-includes
 tkws_hooks.h into every file, which turns TKWS_LAYER_BEGIN(i)/TKWS_LAYER_END(i) into
 counter reads.
@@ -40,22 +40,33 @@ LDFLAGS = ("-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections")
 @dataclass(frozen=True)
 class CProject:
     """C sources to link with the harness: `sources` (.c files), `include_dirs` (one holds
-    model.h), extra preprocessor `defines` (NAME or NAME=VALUE) and the static arena the
-    project declares, when known (bytes; checked against the board before compiling)."""
+    the model `header`), extra preprocessor `defines` (NAME or NAME=VALUE) and the static
+    arena the project declares, when known (bytes; checked against the board before
+    compiling)."""
 
     sources: tuple[Path, ...]
     include_dirs: tuple[Path, ...]
     defines: tuple[str, ...] = ()
     arena_bytes: int | None = None
+    header: str = "model.h"
 
     @classmethod
     def from_dir(cls, folder: str | os.PathLike) -> "CProject":
-        """Every .c file of `folder`, with `folder` as the include path."""
+        """Every .c file of `folder` except main.c (a generated project's example program),
+        with `folder` as the include path; the header is model.h, else the one header that
+        defines TKWS_INPUT_BYTES."""
         root = Path(folder)
-        sources = tuple(sorted(root.glob("*.c")))
+        sources = tuple(sorted(p for p in root.glob("*.c") if p.name != "main.c"))
         if not sources:
             raise TargetError(f"{root}: no C sources")
-        return cls(sources=sources, include_dirs=(root,))
+        header = "model.h"
+        if not (root / header).is_file():
+            found = [h.name for h in sorted(root.glob("*.h")) if "TKWS_INPUT_BYTES" in h.read_text(errors="replace")]
+            header = found[0] if len(found) == 1 else header
+        return cls(sources=sources, include_dirs=(root,), header=header)
+
+    def has_header(self) -> bool:
+        return any((Path(d) / self.header).is_file() for d in self.include_dirs)
 
 
 @dataclass(frozen=True)
@@ -186,9 +197,9 @@ def build_firmware(
         raise TargetError(f"unknown firmware main {main!r}; known: {', '.join(MAINS)}")
     if opt not in OPT_LEVELS:
         raise TargetError(f"unknown optimisation level {opt!r}; known: {', '.join(OPT_LEVELS)}")
-    if main == "semihost" and not any((Path(d) / "model.h").is_file() for d in project.include_dirs):
-        raise TargetError(f"no model.h in {', '.join(map(str, project.include_dirs))}: the harness needs the "
-                          "model contract (TKWS_INPUT_BYTES, TKWS_OUTPUT_BYTES, TKWS_NUM_LAYERS, tkws_invoke)")
+    if main == "semihost" and not project.has_header():
+        raise TargetError(f"no {project.header} in {', '.join(map(str, project.include_dirs))}: the harness needs "
+                          "the model contract (TKWS_INPUT_BYTES, TKWS_OUTPUT_BYTES, TKWS_NUM_LAYERS, tkws_invoke)")
     check_arena_fits(project, board)
     tools = find_toolchain()
     out = Path(out_dir)
@@ -199,7 +210,7 @@ def build_firmware(
     if MAINS[main] is not None:
         sources.append(CSRC / MAINS[main])
     cflags = list(board.core.cflags) + [opt, *COMMON_CFLAGS, *extra_cflags]
-    cflags += [f"-D{d}" for d in project.defines]
+    cflags += [f"-D{d}" for d in project.defines] + [f'-DTKWS_MODEL_HEADER="{project.header}"']
     if profile_layers:
         cflags += ["-DTKWS_PROFILE_LAYERS", "-include", str(CSRC / "tkws_hooks.h")]
     if embedded_inputs is not None:

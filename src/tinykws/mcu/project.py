@@ -26,13 +26,15 @@ OPTIONAL_MACROS = ("TKWS_ARENA_BYTES",)
 @dataclass(frozen=True)
 class LayerInfo:
     """One layer of a generated model, in TKWS_LAYER_BEGIN/END index order: its name, op,
-    output shape, parameters (weights and biases, elements), MACs and arena bytes (the
-    activations and scratch live while it runs)."""
+    output shape, parameters (weight and bias elements), their constant arrays in flash
+    (bytes, with multipliers and shifts), MACs, and arena bytes (the union of the
+    activation and scratch bytes that are live while it runs)."""
 
     name: str
     op: str
     output_shape: tuple[int, ...] = ()
     params: int = 0
+    param_bytes: int = 0
     macs: int = 0
     arena_bytes: int = 0
 
@@ -74,7 +76,7 @@ def _int_expression(text: str) -> int:
 def read_model_macros(c_project: CProject) -> dict[str, int]:
     """The TKWS_* sizes model.h defines, evaluated by the C preprocessor (bytes, counts)."""
     names = CONTRACT_MACROS + OPTIONAL_MACROS
-    probe = '#include "model.h"\n' + "".join(
+    probe = f'#include "{c_project.header}"\n' + "".join(
         f"#ifdef {n}\ntkws_macro_{n} = {n}\n#endif\n" for n in names)
     cmd = [str(find_toolchain().gcc), "-E", "-P", "-x", "c", "-",
            *(f"-I{d}" for d in c_project.include_dirs), *(f"-D{d}" for d in c_project.defines)]
@@ -104,7 +106,7 @@ def model_project(c_project: CProject, layers: tuple[LayerInfo, ...] = ()) -> Mo
     if layers and len(layers) != macros["TKWS_NUM_LAYERS"]:
         raise TargetError(f"{len(layers)} layers described, model.h says TKWS_NUM_LAYERS = {macros['TKWS_NUM_LAYERS']}")
     return ModelProject(
-        c_project=CProject(c_project.sources, c_project.include_dirs, c_project.defines, arena),
+        c_project=CProject(c_project.sources, c_project.include_dirs, c_project.defines, arena, c_project.header),
         input_bytes=macros["TKWS_INPUT_BYTES"],
         output_bytes=macros["TKWS_OUTPUT_BYTES"],
         num_layers=macros["TKWS_NUM_LAYERS"],
@@ -113,10 +115,60 @@ def model_project(c_project: CProject, layers: tuple[LayerInfo, ...] = ()) -> Mo
     )
 
 
+def _union_bytes(intervals: list[tuple[int, int]]) -> int:
+    """Bytes covered by [start, end) intervals."""
+    total, reach = 0, None
+    for start, end in sorted(intervals):
+        if reach is None or start >= reach:
+            total += end - start
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total
+
+
+def _live_bytes(plan, op: int) -> int:
+    """Arena bytes in use while op `op` runs: its live tensors and its scratch."""
+    spans = [(p.offset, p.offset + p.nbytes) for p in plan.live_at(op)]
+    scratch_at = plan.scratch_offsets[op] if op < len(plan.scratch_offsets) else None
+    if scratch_at is not None:
+        spans.append((scratch_at, scratch_at + plan.scratch_sizes[op]))
+    return _union_bytes(spans)
+
+
+def _op_params(intmodel, op: int) -> int:
+    """Weight and bias elements of op `op` of an IntModel (its constant inputs, shapes excluded)."""
+    ops = intmodel.ops[op]
+    if ops.kind in ("reshape", "pad"):
+        return 0
+    return sum(int(intmodel.tensors[i].data.size) for i in ops.inputs
+               if i >= 0 and intmodel.tensors[i].is_constant)
+
+
+def from_codegen(result, intmodel=None) -> ModelProject:
+    """A ModelProject from what tinykws.codegen.generate_project returned; `intmodel`
+    (the network it was generated from) adds the parameter count of each layer."""
+    layers = tuple(
+        LayerInfo(
+            name=layer.name, op=layer.kind, output_shape=tuple(layer.output_shape),
+            params=_op_params(intmodel, layer.index) if intmodel is not None else 0,
+            param_bytes=layer.param_bytes, macs=layer.macs, arena_bytes=_live_bytes(result.plan, layer.index),
+        )
+        for layer in result.layers
+    )
+    c_project = CProject(sources=tuple(result.sources), include_dirs=tuple(result.include_dirs),
+                         arena_bytes=result.arena_bytes, header=Path(result.header).name)
+    return model_project(c_project, layers)
+
+
 def as_model_project(obj) -> ModelProject:
-    """A ModelProject from a ModelProject, a CProject, or a project folder."""
+    """A ModelProject from a ModelProject, a CProject, a codegen result (anything with
+    `sources`, `include_dirs`, `header`, `layers` and `plan`), or a project folder."""
     if isinstance(obj, ModelProject):
         return obj
+    if all(hasattr(obj, a) for a in ("sources", "include_dirs", "header", "layers", "plan")):
+        return from_codegen(obj)
     if isinstance(obj, CProject):
         return model_project(obj)
     if isinstance(obj, (str, os.PathLike)):

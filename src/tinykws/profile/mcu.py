@@ -35,7 +35,7 @@ from tinykws.mcu.project import ModelProject
 
 DEFAULT_CPI = 1.0
 NULL_MODEL_C = """/* tinykws: an empty model, to measure the firmware around a model. */
-#include "model.h"
+#include <stdint.h>
 int tkws_invoke(const int8_t *input, int8_t *output) {
   (void)input;
   (void)output;
@@ -53,6 +53,7 @@ class LayerCost:
     op: str
     output_shape: tuple[int, ...]
     params: int
+    param_bytes: int
     macs: int
     instructions: int
     arena_bytes: int
@@ -162,7 +163,7 @@ def _model_sizes(project: ModelProject, board: Board, out: Path) -> tuple[Sectio
     null_dir.mkdir(parents=True, exist_ok=True)
     write_text(null_dir / "model.c", NULL_MODEL_C)
     null = CProject(sources=(null_dir / "model.c",), include_dirs=project.c_project.include_dirs,
-                    defines=project.c_project.defines)
+                    defines=project.c_project.defines, header=project.c_project.header)
     empty = build_firmware(null, board, out / f"null_{board.name}").sizes
     return full, empty
 
@@ -179,7 +180,8 @@ def _layer_costs(project: ModelProject, per_layer: np.ndarray) -> tuple[LayerCos
         costs.append(LayerCost(
             index=i, name=info.name if info else f"layer {i}", op=info.op if info else "?",
             output_shape=tuple(info.output_shape) if info else (), params=info.params if info else 0,
-            macs=info.macs if info else 0, instructions=int(per_layer[i]),
+            param_bytes=info.param_bytes if info else 0, macs=info.macs if info else 0,
+            instructions=int(per_layer[i]),
             arena_bytes=info.arena_bytes if info else 0,
         ))
     return tuple(costs)

@@ -38,7 +38,7 @@ def project_from_tflite(path: Path, out_dir: Path) -> ModelProject:
     from tinykws.mcu.project import from_codegen
 
     intmodel = intmodel_from_tflite(path, arithmetic="tflite_micro")
-    return from_codegen(generate_project(intmodel, out_dir))
+    return from_codegen(generate_project(intmodel, out_dir), intmodel)
 
 
 def profile_model(

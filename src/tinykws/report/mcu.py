@@ -10,7 +10,7 @@ from tinykws.profile.mcu import McuProfile
 from tinykws.report.html import ReportSection, write_report
 from tinykws.report.plots import pyplot, save_png
 
-LAYER_COLUMNS = ("#", "layer", "op", "output", "params", "MACs", "instructions", "instr/MAC", "arena B")
+LAYER_COLUMNS = ("#", "layer", "op", "output", "params", "param B", "MACs", "instructions", "instr/MAC", "arena B")
 
 
 def layer_rows(profile: McuProfile) -> list[tuple]:
@@ -19,11 +19,11 @@ def layer_rows(profile: McuProfile) -> list[tuple]:
     for layer in profile.layers:
         per_mac = layer.instructions_per_mac
         rows.append((layer.index, layer.name, layer.op, "x".join(map(str, layer.output_shape)),
-                     f"{layer.params:,}", f"{layer.macs:,}", f"{layer.instructions:,}",
+                     f"{layer.params:,}", f"{layer.param_bytes:,}", f"{layer.macs:,}", f"{layer.instructions:,}",
                      f"{per_mac:.2f}" if per_mac is not None else "", f"{layer.arena_bytes:,}"))
     per_mac = profile.instructions_per_mac
     rows.append(("", "total (plain build)", "", "", f"{sum(x.params for x in profile.layers):,}",
-                 f"{profile.macs:,}", f"{profile.instructions:,}", f"{per_mac:.2f}" if per_mac is not None else "",
+                 f"{sum(x.param_bytes for x in profile.layers):,}", f"{profile.macs:,}", f"{profile.instructions:,}", f"{per_mac:.2f}" if per_mac is not None else "",
                  f"{profile.arena_bytes:,}" if profile.arena_bytes is not None else ""))
     return rows
 

@@ -5,7 +5,10 @@
 #include "tkws_runtime.h"
 
 #if defined(TKWS_PROFILE_LAYERS)
-#include "model.h"
+#ifndef TKWS_MODEL_HEADER
+#define TKWS_MODEL_HEADER "model.h"
+#endif
+#include TKWS_MODEL_HEADER
 #include "tkws_hooks.h"
 uint32_t tkws_layer_begin_ticks[TKWS_NUM_LAYERS > 0 ? TKWS_NUM_LAYERS : 1];
 uint32_t tkws_layer_end_ticks[TKWS_NUM_LAYERS > 0 ? TKWS_NUM_LAYERS : 1];

@@ -15,7 +15,10 @@
  */
 #include <stdint.h>
 
-#include "model.h"
+#ifndef TKWS_MODEL_HEADER
+#define TKWS_MODEL_HEADER "model.h"
+#endif
+#include TKWS_MODEL_HEADER
 #include "tkws_harness.h"
 #include "tkws_runtime.h"
 #include "tkws_semihost.h"
