@@ -102,7 +102,8 @@ def mfcc_layout(frontend: MfccFrontend, quant: InputQuant) -> FrontendLayout:
     unit.define("TKWS_FE_LOG_OFFSET", p.log_offset)
     unit.define("TKWS_FE_INPUT_SCALE", quant.scale, "network input scale (float32)")
     unit.define("TKWS_FE_INPUT_ZERO_POINT", quant.zero_point)
-    unit.table("fe_window", "float", p.window, f"periodic Hann window, {c.window_samples} taps")
+    window = np.pad(p.window, (0, c.fft_length - c.window_samples))
+    unit.table("fe_window", "float", window, f"periodic Hann window, {c.window_samples} taps, zeros to the FFT length")
     index_type = "uint8_t" if half <= 256 else "uint16_t"
     unit.table("fe_bitrev", index_type, bit_reversal(half), "position of complex point m in bit-reversed order")
     if len(twiddles):

@@ -22,6 +22,10 @@
  * -ffp-contract=off) gives the same bits on the host and on a Cortex-M4F.
  */
 
+#if defined(__ARM_FEATURE_SIMD32) && defined(__GNUC__)
+#include <arm_acle.h>
+#endif
+
 #if defined(__GNUC__) && defined(__ARM_FP) && (__ARM_FP & 4)
 /* The FPU's square root: correctly rounded, no libm and no errno handling. */
 static float fe_sqrtf(float x)
@@ -64,52 +68,88 @@ static float fe_logf(float x)
     return (float)exponent * 0.693145752f + (2.0f * s + 2.0f * s * series + (float)exponent * 1.42860677e-06f);
 }
 
-/* Window frame samples [start, start + FRAME_LENGTH) of the (padded) clip into fe_z in
- * bit-reversed order; samples at or past `available` are zeros. */
-static void fe_load_frame(const int16_t *pcm, int32_t available, int32_t start)
+/* The FFT's first stage, which has no twiddles, on one group of points x (re, im
+ * interleaved) in bit-reversed order: radix 2 on a pair, or radix 4 on a quadruple, whose
+ * elements are, by bit reversal, the residues 0, 2, 1, 3 mod 4 of its sub-transform.
+ * Reads all of x before writing out, so out may be x. */
+static void fe_first_butterfly(float *out, const float *x)
 {
-    int32_t m;
-    for (m = 0; m < TKWS_FE_HALF; ++m) {
-        const int32_t i0 = 2 * m, i1 = 2 * m + 1;
-        float re = 0.0f, im = 0.0f;
-        if (i0 < TKWS_FE_FRAME_LENGTH && start + i0 < available) {
-            re = (float)pcm[start + i0] * fe_window[i0];
-        }
-        if (i1 < TKWS_FE_FRAME_LENGTH && start + i1 < available) {
-            im = (float)pcm[start + i1] * fe_window[i1];
-        }
-        fe_z[2 * fe_bitrev[m]] = re;
-        fe_z[2 * fe_bitrev[m] + 1] = im;
+#if TKWS_FE_RADIX2_FIRST
+    const float ar = x[0], ai = x[1], br = x[2], bi = x[3];
+    out[0] = ar + br; out[1] = ai + bi;
+    out[2] = ar - br; out[3] = ai - bi;
+#else
+    const float t0r = x[0] + x[2], t0i = x[1] + x[3], t1r = x[0] - x[2], t1i = x[1] - x[3];
+    const float t2r = x[4] + x[6], t2i = x[5] + x[7], t3r = x[4] - x[6], t3i = x[5] - x[7];
+    out[0] = t0r + t2r; out[1] = t0i + t2i;  /* t0 + t2   */
+    out[2] = t1r + t3i; out[3] = t1i - t3r;  /* t1 - i t3 */
+    out[4] = t0r - t2r; out[5] = t0i - t2i;  /* t0 - t2   */
+    out[6] = t1r - t3i; out[7] = t1i + t3r;  /* t1 + i t3 */
+#endif
+}
+
+#define FE_GROUP (TKWS_FE_RADIX2_FIRST ? 2 : 4) /* complex points per first-stage butterfly */
+
+/* Complex point m = (frame[2m], frame[2m + 1]) of the windowed frame at src (fe_window is
+ * zero past the frame length, so the FFT-length read needs no test). */
+#define FE_LOAD_POINT(x, q, src)                                       \
+    do {                                                               \
+        const int32_t i_ = 2 * (int32_t)fe_bitrev[p + (q)];            \
+        (x)[2 * (q)] = (float)(src)[i_] * fe_window[i_];               \
+        (x)[2 * (q) + 1] = (float)(src)[i_ + 1] * fe_window[i_ + 1];   \
+    } while (0)
+
+/* Window the frame at pcm + start, which lies wholly inside the clip, into fe_z in
+ * bit-reversed order, running the first FFT stage on the way. */
+static void fe_load_frame_fast(const int16_t *src)
+{
+    int32_t p;
+    float x[8];
+    for (p = 0; p < TKWS_FE_HALF; p += FE_GROUP) {
+        FE_LOAD_POINT(x, 0, src);
+        FE_LOAD_POINT(x, 1, src);
+#if !TKWS_FE_RADIX2_FIRST
+        FE_LOAD_POINT(x, 2, src);
+        FE_LOAD_POINT(x, 3, src);
+#endif
+        fe_first_butterfly(fe_z + 2 * p, x);
     }
 }
 
-/* In-place forward complex FFT of TKWS_FE_HALF points, input in bit-reversed order. */
-static void fe_fft(float *z)
+/* The same for a frame that runs past the clip's end (zeros there): window in order,
+ * permute in place (bit reversal is its own inverse), then the first stage in place. */
+static void fe_load_frame_edge(const int16_t *pcm, int32_t available, int32_t start)
+{
+    int32_t i, p;
+    for (i = 0; i < 2 * TKWS_FE_HALF; ++i) {
+        fe_z[i] = start + i < available ? (float)pcm[start + i] * fe_window[i] : 0.0f;
+    }
+    for (p = 0; p < TKWS_FE_HALF; ++p) {
+        const int32_t m = fe_bitrev[p];
+        if (m > p) {
+            const float re = fe_z[2 * p], im = fe_z[2 * p + 1];
+            fe_z[2 * p] = fe_z[2 * m];
+            fe_z[2 * p + 1] = fe_z[2 * m + 1];
+            fe_z[2 * m] = re;
+            fe_z[2 * m + 1] = im;
+        }
+    }
+    for (p = 0; p < TKWS_FE_HALF; p += FE_GROUP) {
+        fe_first_butterfly(fe_z + 2 * p, fe_z + 2 * p);
+    }
+}
+
+/* The remaining stages of the in-place forward complex FFT of TKWS_FE_HALF points: radix 4,
+ * four transforms of `span` points (in the order of residues 0, 2, 1, 3 mod 4, as bit
+ * reversal leaves them) becoming one of 4 span points. */
+static void fe_fft_stages(float *z)
 {
     const float *tw = fe_twiddle;
     int32_t span, k, base;
-#if TKWS_FE_RADIX2_FIRST
-    for (base = 0; base < 2 * TKWS_FE_HALF; base += 4) {
-        const float ar = z[base], ai = z[base + 1], br = z[base + 2], bi = z[base + 3];
-        z[base] = ar + br;
-        z[base + 1] = ai + bi;
-        z[base + 2] = ar - br;
-        z[base + 3] = ai - bi;
-    }
-    span = 2;
-#else
-    span = 1;
-#endif
-    /* Radix-4 stages: four transforms of `span` points (stored in the order of residues
-     * 0, 2, 1, 3 mod 4, as bit reversal leaves them) become one of 4 span points. */
-    for (; span < TKWS_FE_HALF; span *= 4) {
+    for (span = TKWS_FE_RADIX2_FIRST ? 2 : 4; span < TKWS_FE_HALF; span *= 4) {
         const int32_t step = 2 * span; /* floats between the four quarters */
-        for (k = 0; k < span; ++k) {
-            float w1r = 1.0f, w1i = 0.0f, w2r = 1.0f, w2i = 0.0f, w3r = 1.0f, w3i = 0.0f;
-            if (span > 1) {
-                w1r = tw[0]; w1i = tw[1]; w2r = tw[2]; w2i = tw[3]; w3r = tw[4]; w3i = tw[5];
-                tw += 6;
-            }
+        for (k = 0; k < span; ++k, tw += 6) {
+            const float w1r = tw[0], w1i = tw[1], w2r = tw[2], w2i = tw[3], w3r = tw[4], w3i = tw[5];
             for (base = 2 * k; base < 2 * TKWS_FE_HALF; base += 4 * step) {
                 float *p0 = z + base, *p2 = p0 + step, *p1 = p2 + step, *p3 = p1 + step;
                 const float a0r = p0[0], a0i = p0[1];
@@ -148,8 +188,12 @@ static void fe_frame(const int16_t *pcm, int32_t available, int32_t start, float
 {
     int32_t band, c, i;
     const float *weight = fe_mel_weight;
-    fe_load_frame(pcm, available, start);
-    fe_fft(fe_z);
+    if (start + 2 * TKWS_FE_HALF <= available) {
+        fe_load_frame_fast(pcm + start);
+    } else {
+        fe_load_frame_edge(pcm, available, start);
+    }
+    fe_fft_stages(fe_z);
     fe_magnitudes(fe_z);
     for (band = 0; band < TKWS_FE_MELS; ++band) {
         const float *mag = fe_mag + fe_mel_start[band];
@@ -163,7 +207,14 @@ static void fe_frame(const int16_t *pcm, int32_t available, int32_t start, float
     for (c = 0; c < TKWS_FE_COEFFS; ++c) {
         const float *basis = fe_dct[c];
         float sum = 0.0f;
-        for (band = 0; band < TKWS_FE_MELS; ++band) {
+        /* unrolled by 4 with one accumulator: the same sum, in the same order */
+        for (band = 0; band + 4 <= TKWS_FE_MELS; band += 4) {
+            sum += fe_logmel[band] * basis[band];
+            sum += fe_logmel[band + 1] * basis[band + 1];
+            sum += fe_logmel[band + 2] * basis[band + 2];
+            sum += fe_logmel[band + 3] * basis[band + 3];
+        }
+        for (; band < TKWS_FE_MELS; ++band) {
             sum += fe_logmel[band] * basis[band];
         }
         coeffs[c] = sum;
@@ -175,8 +226,24 @@ static void fe_frame(const int16_t *pcm, int32_t available, int32_t start, float
 static float fe_gain(const int16_t *pcm, int32_t available)
 {
 #if TKWS_FE_PEAK_NORMALIZE
-    int32_t i, peak = 0, trough = 0;
-    for (i = 0; i < available; ++i) {
+    int32_t i = 0, peak = 0, trough = 0;
+#if defined(__ARM_FEATURE_SIMD32) && defined(__GNUC__)
+    /* Two samples per step: SSUB16 sets the per-lane flags that SEL picks by. */
+    if (((uintptr_t)pcm & 3u) == 0) {
+        int16x2_t high = 0, low = 0;
+        const uint32_t *pairs = (const uint32_t *)(const void *)pcm;
+        for (; i + 2 <= available; i += 2) {
+            const int16x2_t v = (int16x2_t)pairs[i / 2];
+            (void)__ssub16(v, high);
+            high = (int16x2_t)__sel((uint8x4_t)v, (uint8x4_t)high);
+            (void)__ssub16(low, v);
+            low = (int16x2_t)__sel((uint8x4_t)v, (uint8x4_t)low);
+        }
+        peak = (int16_t)(high & 0xFFFF) > (int16_t)(high >> 16) ? (int16_t)(high & 0xFFFF) : (int16_t)(high >> 16);
+        trough = (int16_t)(low & 0xFFFF) < (int16_t)(low >> 16) ? (int16_t)(low & 0xFFFF) : (int16_t)(low >> 16);
+    }
+#endif
+    for (; i < available; ++i) {
         if (pcm[i] > peak) peak = pcm[i];
         if (pcm[i] < trough) trough = pcm[i];
     }

@@ -55,54 +55,49 @@ static int16_t fe_mul_im(int16_t ar, int16_t ai, int16_t br, int16_t bi)
     return (int16_t)((int32_t)sum >> 15);
 }
 
-static void fe_butterfly2(int32_t base, int32_t m, int32_t fstride)
+/* One radix-2 butterfly per k of a block: re, im point at the block, twiddle k * fstride. */
+static void fe_butterfly2(int16_t *re, int16_t *im, int32_t m, int32_t fstride)
 {
+    const int16_t *w = fe_twiddle[0];
     int32_t k;
-    for (k = 0; k < m; ++k) {
-        const int32_t i0 = base + k, i1 = i0 + m;
-        const int16_t ar = fe_div(fe_zr[i0], 32767 / 2), ai = fe_div(fe_zi[i0], 32767 / 2);
-        const int16_t br = fe_div(fe_zr[i1], 32767 / 2), bi = fe_div(fe_zi[i1], 32767 / 2);
-        const int16_t *w = fe_twiddle[k * fstride];
+    for (k = 0; k < m; ++k, w += 2 * fstride) {
+        const int16_t ar = fe_div(re[k], 32767 / 2), ai = fe_div(im[k], 32767 / 2);
+        const int16_t br = fe_div(re[k + m], 32767 / 2), bi = fe_div(im[k + m], 32767 / 2);
         const int16_t tr = fe_mul_re(br, bi, w[0], w[1]), ti = fe_mul_im(br, bi, w[0], w[1]);
-        fe_zr[i1] = (int16_t)(ar - tr);
-        fe_zi[i1] = (int16_t)(ai - ti);
-        fe_zr[i0] = (int16_t)(ar + tr);
-        fe_zi[i0] = (int16_t)(ai + ti);
+        re[k + m] = (int16_t)(ar - tr);
+        im[k + m] = (int16_t)(ai - ti);
+        re[k] = (int16_t)(ar + tr);
+        im[k] = (int16_t)(ai + ti);
     }
 }
 
-static void fe_butterfly4(int32_t base, int32_t m, int32_t fstride)
+/* One radix-4 butterfly per k of a block (kf_bfly4 of KISS FFT, forward): twiddles
+ * k, 2k and 3k times fstride. Every intermediate is stored as int16, as KISS FFT does. */
+static void fe_butterfly4(int16_t *re, int16_t *im, int32_t m, int32_t fstride)
 {
+    const int16_t *w1 = fe_twiddle[0], *w2 = w1, *w3 = w1;
     int32_t k;
-    for (k = 0; k < m; ++k) {
-        int16_t fr[4], fi[4], sr[3], si[3];
-        int16_t f0r, f0i, s3r, s3i, s4r, s4i, s5r, s5i;
-        int32_t q;
-        for (q = 0; q < 4; ++q) {
-            fr[q] = fe_div(fe_zr[base + q * m + k], 32767 / 4);
-            fi[q] = fe_div(fe_zi[base + q * m + k], 32767 / 4);
-        }
-        for (q = 1; q < 4; ++q) {
-            const int16_t *w = fe_twiddle[q * k * fstride];
-            sr[q - 1] = fe_mul_re(fr[q], fi[q], w[0], w[1]);
-            si[q - 1] = fe_mul_im(fr[q], fi[q], w[0], w[1]);
-        }
-        s5r = (int16_t)(fr[0] - sr[1]);
-        s5i = (int16_t)(fi[0] - si[1]);
-        f0r = (int16_t)(fr[0] + sr[1]);
-        f0i = (int16_t)(fi[0] + si[1]);
-        s3r = (int16_t)(sr[0] + sr[2]);
-        s3i = (int16_t)(si[0] + si[2]);
-        s4r = (int16_t)(sr[0] - sr[2]);
-        s4i = (int16_t)(si[0] - si[2]);
-        fe_zr[base + 2 * m + k] = (int16_t)(f0r - s3r);
-        fe_zi[base + 2 * m + k] = (int16_t)(f0i - s3i);
-        fe_zr[base + k] = (int16_t)(f0r + s3r);
-        fe_zi[base + k] = (int16_t)(f0i + s3i);
-        fe_zr[base + m + k] = (int16_t)(s5r + s4i);
-        fe_zi[base + m + k] = (int16_t)(s5i - s4r);
-        fe_zr[base + 3 * m + k] = (int16_t)(s5r - s4i);
-        fe_zi[base + 3 * m + k] = (int16_t)(s5i + s4r);
+    for (k = 0; k < m; ++k, w1 += 2 * fstride, w2 += 4 * fstride, w3 += 6 * fstride) {
+        int16_t *r = re + k, *i = im + k;
+        const int16_t f0r = fe_div(r[0], 32767 / 4), f0i = fe_div(i[0], 32767 / 4);
+        const int16_t f1r = fe_div(r[m], 32767 / 4), f1i = fe_div(i[m], 32767 / 4);
+        const int16_t f2r = fe_div(r[2 * m], 32767 / 4), f2i = fe_div(i[2 * m], 32767 / 4);
+        const int16_t f3r = fe_div(r[3 * m], 32767 / 4), f3i = fe_div(i[3 * m], 32767 / 4);
+        const int16_t s0r = fe_mul_re(f1r, f1i, w1[0], w1[1]), s0i = fe_mul_im(f1r, f1i, w1[0], w1[1]);
+        const int16_t s1r = fe_mul_re(f2r, f2i, w2[0], w2[1]), s1i = fe_mul_im(f2r, f2i, w2[0], w2[1]);
+        const int16_t s2r = fe_mul_re(f3r, f3i, w3[0], w3[1]), s2i = fe_mul_im(f3r, f3i, w3[0], w3[1]);
+        const int16_t s5r = (int16_t)(f0r - s1r), s5i = (int16_t)(f0i - s1i);
+        const int16_t g0r = (int16_t)(f0r + s1r), g0i = (int16_t)(f0i + s1i);
+        const int16_t s3r = (int16_t)(s0r + s2r), s3i = (int16_t)(s0i + s2i);
+        const int16_t s4r = (int16_t)(s0r - s2r), s4i = (int16_t)(s0i - s2i);
+        r[2 * m] = (int16_t)(g0r - s3r);
+        i[2 * m] = (int16_t)(g0i - s3i);
+        r[0] = (int16_t)(g0r + s3r);
+        i[0] = (int16_t)(g0i + s3i);
+        r[m] = (int16_t)(s5r + s4i);
+        i[m] = (int16_t)(s5i - s4r);
+        r[3 * m] = (int16_t)(s5r - s4i);
+        i[3 * m] = (int16_t)(s5i + s4r);
     }
 }
 
@@ -120,9 +115,9 @@ static void fe_complex_fft(void)
         int32_t block;
         for (block = 0; block < fstride; ++block) {
             if (radix == 4) {
-                fe_butterfly4(block * 4 * m, m, fstride);
+                fe_butterfly4(fe_zr + block * 4 * m, fe_zi + block * 4 * m, m, fstride);
             } else {
-                fe_butterfly2(block * 2 * m, m, fstride);
+                fe_butterfly2(fe_zr + block * 2 * m, fe_zi + block * 2 * m, m, fstride);
             }
         }
     }
