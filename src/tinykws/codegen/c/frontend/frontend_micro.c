@@ -17,7 +17,7 @@
 
 #define FE_Q15_ROUND 16384
 
-static int16_t fe_frame_buf[TKWS_FE_FFT_SIZE];           /* windowed, then shifted, samples */
+static int16_t fe_frame_buf[TKWS_FE_FFT_SIZE];           /* windowed samples, then zeros */
 static int16_t fe_zr[TKWS_FE_HALF], fe_zi[TKWS_FE_HALF];  /* complex FFT of N/2 points */
 static int32_t fe_energy[TKWS_FE_END_INDEX - TKWS_FE_START_INDEX];
 static uint32_t fe_signal[TKWS_FE_CHANNELS];
@@ -101,14 +101,21 @@ static void fe_butterfly4(int16_t *re, int16_t *im, int32_t m, int32_t fstride)
     }
 }
 
-/* The complex FFT of KISS FFT, unrolled: leaves in the recursion's order, then the stages
- * from the innermost (fe_stages: radix, sub-length m, twiddle stride; innermost first). */
-static void fe_complex_fft(void)
+/* A windowed sample shifted left as a 16-bit value (wrapping, as the C library stores it). */
+static int16_t fe_shifted(int16_t v, int32_t shift)
+{
+    return (int16_t)(uint16_t)((uint32_t)(uint16_t)v << shift);
+}
+
+/* The complex FFT of KISS FFT, unrolled: leaves in the recursion's order (taking the
+ * windowed samples shifted by `shift`), then the stages from the innermost (fe_stages:
+ * radix, sub-length m, twiddle stride; innermost first). */
+static void fe_complex_fft(int32_t shift)
 {
     int32_t j, s;
     for (j = 0; j < TKWS_FE_HALF; ++j) {
-        fe_zr[j] = fe_frame_buf[2 * fe_leaf[j]];
-        fe_zi[j] = fe_frame_buf[2 * fe_leaf[j] + 1];
+        fe_zr[j] = fe_shifted(fe_frame_buf[2 * fe_leaf[j]], shift);
+        fe_zi[j] = fe_shifted(fe_frame_buf[2 * fe_leaf[j] + 1], shift);
     }
     for (s = 0; s < TKWS_FE_STAGES; ++s) {
         const int32_t radix = fe_stages[s][0], m = fe_stages[s][1], fstride = fe_stages[s][2];
@@ -161,8 +168,10 @@ static void fe_real_bin(int32_t b, int16_t *re, int16_t *im)
  * except at the top of the 32-bit (65535) and 64-bit (2^32 - 1) ranges. */
 static uint32_t fe_sqrt_rounded(uint64_t n)
 {
-    uint64_t rest = n, root = 0, bit = (uint64_t)1 << 62;
-    while (bit > rest) bit >>= 2;
+    uint64_t rest = n, root = 0, bit;
+    const int32_t bits = n >> 32 ? 32 + fe_msb((uint32_t)(n >> 32)) : fe_msb((uint32_t)n);
+    if (n == 0) return 0;
+    bit = (uint64_t)1 << ((bits - 1) & ~1); /* the largest power of 4 <= n */
     while (bit) {
         if (rest >= root + bit) {
             rest -= root + bit;
@@ -190,11 +199,7 @@ static void fe_filterbank(const int16_t *pcm, int32_t available, int32_t start)
         if (magnitude > max_abs) max_abs = magnitude;
     }
     shift = 15 - fe_msb((uint32_t)max_abs);
-    for (i = 0; i < TKWS_FE_WINDOW_SAMPLES; ++i) {
-        fe_frame_buf[i] = (int16_t)(uint16_t)((uint32_t)(uint16_t)fe_frame_buf[i] << shift);
-    }
-    for (; i < TKWS_FE_FFT_SIZE; ++i) fe_frame_buf[i] = 0;
-    fe_complex_fft();
+    fe_complex_fft(shift); /* fe_frame_buf stays zero past the window: the FFT's zero padding */
     for (i = TKWS_FE_START_INDEX; i < TKWS_FE_END_INDEX; ++i) {
         int16_t re, im;
         fe_real_bin(i, &re, &im);
