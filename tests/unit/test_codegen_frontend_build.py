@@ -14,7 +14,8 @@ import pytest
 from codegen_frontend_support import REF_QUANT
 from tinykws.audio.frontends import build_frontend
 from tinykws.codegen.frontends import generate_frontend
-from tinykws.codegen.frontends.host import HOST_CFLAGS, find_host_compiler
+from tinykws.codegen.frontends.host import HOST_CFLAGS
+from tinykws.codegen.host import host_compiler
 from tinykws.errors import ConfigError
 
 PRESETS = ("mlperf_mfcc", "mltk_kws", "micro_speech", "mww_40")
@@ -58,7 +59,7 @@ def _symbol_sizes(obj: Path, nm: str) -> dict[str, tuple[str, int]]:
 def test_reported_memory_is_what_the_compiler_allocates(tmp_path: Path, preset: str) -> None:
     result = generate_frontend(preset, tmp_path, input_quant=REF_QUANT)
     obj = tmp_path / "frontend.o"
-    subprocess.run([find_host_compiler(), *HOST_CFLAGS, "-c", "-o", str(obj), str(result.sources[0])], check=True)
+    subprocess.run([host_compiler(), *HOST_CFLAGS, "-c", "-o", str(obj), str(result.sources[0])], check=True)
     nm = shutil.which("nm")
     if nm is None:
         pytest.skip("nm (binutils) is not installed")
@@ -92,7 +93,7 @@ def test_api_rejects_bad_arguments(tmp_path: Path, preset: str) -> None:
     main = tmp_path / "main.c"
     main.write_text(API_CHECK)
     exe = tmp_path / "api_check"
-    cc = find_host_compiler()
+    cc = host_compiler()
     subprocess.run([cc, *HOST_CFLAGS, f"-I{tmp_path}", "-o", str(exe), str(main), str(result.sources[0]), "-lm"],
                    check=True)
     codes = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()

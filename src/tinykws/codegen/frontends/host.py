@@ -2,13 +2,13 @@
 
 `build_host_harness` compiles frontend.c with `c/frontend/frontend_harness.c` (a main that
 reads clips from a file and writes their features), warnings as errors; `run_host_features`
-pushes a whole (clips, samples) int16 array through it in one process.
+pushes a whole (clips, samples) int16 array through it in one process. The compiler and
+the errors are the network's (`tinykws.codegen.host`).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -17,17 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from tinykws.codegen.frontends.generate import FrontendCodegenResult, algorithm_source
-from tinykws.errors import EngineUnavailableError
+from tinykws.codegen.host import HOST_CFLAGS as NETWORK_CFLAGS
+from tinykws.codegen.host import CExecutionError, CompileError, host_compiler
 from tinykws.fileio import write_text
 
-# ISO C99 also keeps GCC from fusing a*b+c (-ffp-contract=off), so the MFCC's floats are
-# the same on every IEEE target.
-HOST_CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wdouble-promotion", "-pedantic")
+# ISO C99 (-std=c99) also keeps GCC from fusing a*b+c (-ffp-contract=off), so the MFCC's
+# floats are the same on every IEEE target; the front-ends are checked more strictly still.
+HOST_CFLAGS = (*NETWORK_CFLAGS, "-Wshadow", "-Wdouble-promotion", "-pedantic")
 HARNESS_NAME = "frontend_harness.c"
-
-
-class HostBuildError(RuntimeError):
-    """The generated C did not compile or the harness failed: a bug in tinykws."""
 
 
 @dataclass(frozen=True)
@@ -39,29 +36,22 @@ class HostBuild:
     frontend: FrontendCodegenResult
 
 
-def find_host_compiler(cc: str | None = None) -> str:
-    """The C compiler to use: `cc`, else $CC, else the first of cc, gcc, clang on PATH."""
-    for candidate in ([cc] if cc else []) + ([os.environ["CC"]] if os.environ.get("CC") else []) + ["cc", "gcc", "clang"]:
-        found = shutil.which(candidate)
-        if found:
-            return found
-    raise EngineUnavailableError("no host C compiler found (tried $CC, cc, gcc, clang); install gcc")
-
-
 def build_host_harness(
-    frontend: FrontendCodegenResult, build_dir: str | os.PathLike | None = None, cc: str | None = None
+    frontend: FrontendCodegenResult, build_dir: str | os.PathLike | None = None, extra_flags: tuple[str, ...] = ()
 ) -> HostBuild:
-    """Compile the front-end and the harness into `build_dir` (default: the front-end's folder)."""
-    compiler = find_host_compiler(cc)
+    """Compile the front-end and the harness into `build_dir` (default: the front-end's
+    folder), no library but libc's stdio for the harness. Raises CompilerNotFoundError or
+    CompileError."""
+    compiler = host_compiler()
     out = Path(build_dir) if build_dir is not None else frontend.out_dir
     harness = out / HARNESS_NAME
     write_text(harness, algorithm_source(HARNESS_NAME))
     exe = out / "frontend_harness"
-    cmd = [compiler, *HOST_CFLAGS, f"-I{frontend.out_dir}", "-o", str(exe),
-           *(str(s) for s in frontend.sources), str(harness), "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    cmd = [compiler, *HOST_CFLAGS, *extra_flags, f"-I{frontend.out_dir}", "-o", str(exe),
+           *(str(s) for s in frontend.sources), str(harness)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
-        raise HostBuildError(f"host build failed: {' '.join(cmd)}\n{proc.stderr}")
+        raise CompileError(f"compiling {frontend.out_dir} failed ({' '.join(cmd)}):\n{proc.stderr[-4000:]}")
     return HostBuild(exe, compiler, frontend)
 
 
@@ -80,10 +70,10 @@ def run_host_features(build: HostBuild, pcm: np.ndarray, raw: bool = False) -> n
         src, dst = Path(tmp) / "clips.bin", Path(tmp) / "features.bin"
         pcm.tofile(src)
         cmd = [str(build.executable), "raw" if raw else "int8", str(src), str(dst), str(pcm.shape[0]), str(pcm.shape[1])]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
         if proc.returncode != 0:
-            raise HostBuildError(f"{' '.join(cmd)} exited with {proc.returncode}: {proc.stderr.strip()}")
+            raise CExecutionError(f"{' '.join(cmd)} exited with {proc.returncode}: {proc.stderr.strip()}")
         values = np.fromfile(dst, dtype=dtype)
     if values.size != int(np.prod(shape)):
-        raise HostBuildError(f"harness wrote {values.size} values, expected {int(np.prod(shape))}")
+        raise CExecutionError(f"harness wrote {values.size} values, expected {int(np.prod(shape))}")
     return values.reshape(shape)

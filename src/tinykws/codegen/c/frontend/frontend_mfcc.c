@@ -26,17 +26,74 @@
 #include <arm_acle.h>
 #endif
 
-#if defined(__GNUC__) && defined(__ARM_FP) && (__ARM_FP & 4)
-/* The FPU's square root: correctly rounded, no libm and no errno handling. */
+/* Square root, correctly rounded as IEEE requires, without libm: the FPU instruction where
+ * there is one (Cortex-M4F/M7, x86-64, AArch64), else an exact integer method; all give the
+ * same bits. Defining TKWS_FE_PORTABLE_SQRT forces the integer method (for tests). */
+#if defined(__GNUC__) && defined(__ARM_FP) && (__ARM_FP & 4) && !defined(TKWS_FE_PORTABLE_SQRT)
 static float fe_sqrtf(float x)
 {
     float root;
     __asm__("vsqrt.f32 %0, %1" : "=t"(root) : "t"(x));
     return root;
 }
+#elif defined(__GNUC__) && (defined(__x86_64__) || defined(__SSE__)) && !defined(TKWS_FE_PORTABLE_SQRT)
+static float fe_sqrtf(float x)
+{
+    float root;
+    __asm__("sqrtss %1, %0" : "=x"(root) : "x"(x));
+    return root;
+}
+#elif defined(__GNUC__) && defined(__aarch64__) && !defined(TKWS_FE_PORTABLE_SQRT)
+static float fe_sqrtf(float x)
+{
+    float root;
+    __asm__("fsqrt %s0, %s1" : "=w"(root) : "w"(x));
+    return root;
+}
 #else
-#include <math.h>
-static float fe_sqrtf(float x) { return sqrtf(x); }
+/* x >= 0. x = m 2^e (m an integer of 24 bits); M = m 2^k with e - k even and M of 49 or 50
+ * bits, so r = floor(sqrt(M)) has 25 bits and sqrt(x) = sqrt(M) 2^((e - k) / 2). Rounding r
+ * to 24 bits is (r + 1) >> 1: M is even, so sqrt(M) is never exactly halfway. */
+static float fe_sqrtf(float x)
+{
+    uint32_t bits, mantissa;
+    int32_t biased, e, k;
+    uint64_t rest, root = 0, bit = (uint64_t)1 << 50;
+    memcpy(&bits, &x, sizeof bits);
+    if ((bits & 0x7FFFFFFFu) == 0 || bits >= 0x7F800000u) return x; /* zero, infinity, NaN */
+    biased = (int32_t)(bits >> 23);
+    mantissa = bits & 0x007FFFFFu;
+    if (biased == 0) { /* subnormal: normalise */
+        biased = 1;
+        while (!(mantissa & 0x00800000u)) {
+            mantissa <<= 1;
+            --biased;
+        }
+    } else {
+        mantissa |= 0x00800000u;
+    }
+    e = biased - 150;
+    k = (e & 1) ? 25 : 26;
+    rest = (uint64_t)mantissa << k;
+    while (bit) {
+        if (rest >= root + bit) {
+            rest -= root + bit;
+            root = (root >> 1) + bit;
+        } else {
+            root >>= 1;
+        }
+        bit >>= 2;
+    }
+    root = (root + 1) >> 1;
+    biased = (e - k) / 2 + 151;
+    if (root >> 24) { /* rounded up to 2^24 */
+        root >>= 1;
+        ++biased;
+    }
+    bits = ((uint32_t)biased << 23) | ((uint32_t)root & 0x007FFFFFu);
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
 #endif
 
 /* Work buffers (static: no heap, nothing on the stack worth mentioning). */
