@@ -42,6 +42,7 @@ C_SOURCE_PACKAGE = "tinykws.codegen"
 C_SOURCE_DIR = ("c", "frontend")
 HEADER_NAME = "frontend.h"
 SOURCE_NAME = "frontend.c"
+COMMON_SOURCE = "frontend_common.c"  # helpers every front-end's frontend.c includes
 RAW_DTYPES = {"float": "float32", "uint16_t": "uint16"}
 
 
@@ -148,6 +149,7 @@ def _source(frontend: Frontend, layout: FrontendLayout) -> str:
     return (
         f"{_banner(frontend)}\n#include <stdint.h>\n#include <string.h>\n\n#include \"{HEADER_NAME}\"\n\n"
         f"/* ---- constants and tables computed by tinykws ---- */\n{layout.unit.render()}\n"
+        f"/* ---- tinykws/codegen/c/frontend/{COMMON_SOURCE} ---- */\n{algorithm_source(COMMON_SOURCE)}\n"
         f"/* ---- algorithm: tinykws/codegen/c/frontend/{layout.algorithm} ---- */\n{algorithm}"
     )
 

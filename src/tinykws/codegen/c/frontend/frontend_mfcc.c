@@ -58,7 +58,7 @@ static float fe_sqrtf(float x)
 {
     uint32_t bits, mantissa;
     int32_t biased, e, k;
-    uint64_t rest, root = 0, bit = (uint64_t)1 << 50;
+    uint64_t root, rest;
     memcpy(&bits, &x, sizeof bits);
     if ((bits & 0x7FFFFFFFu) == 0 || bits >= 0x7F800000u) return x; /* zero, infinity, NaN */
     biased = (int32_t)(bits >> 23);
@@ -74,17 +74,7 @@ static float fe_sqrtf(float x)
     }
     e = biased - 150;
     k = (e & 1) ? 25 : 26;
-    rest = (uint64_t)mantissa << k;
-    while (bit) {
-        if (rest >= root + bit) {
-            rest -= root + bit;
-            root = (root >> 1) + bit;
-        } else {
-            root >>= 1;
-        }
-        bit >>= 2;
-    }
-    root = (root + 1) >> 1;
+    root = (fe_isqrt64((uint64_t)mantissa << k, &rest) + 1) >> 1;
     biased = (e - k) / 2 + 151;
     if (root >> 24) { /* rounded up to 2^24 */
         root >>= 1;

@@ -23,21 +23,6 @@ static int32_t fe_energy[TKWS_FE_END_INDEX - TKWS_FE_START_INDEX];
 static uint32_t fe_signal[TKWS_FE_CHANNELS];
 static uint32_t fe_noise[TKWS_FE_CHANNELS];               /* noise estimate, carried across frames */
 
-/* 1-based index of the highest set bit (0 for 0). */
-static int32_t fe_msb(uint32_t v)
-{
-#if defined(__GNUC__)
-    return v ? 32 - __builtin_clz(v) : 0;
-#else
-    int32_t bits = 0;
-    while (v) {
-        ++bits;
-        v >>= 1;
-    }
-    return bits;
-#endif
-}
-
 /* C_FIXDIV of KISS FFT: x * (32767 / radix) in rounded Q15. */
 static int16_t fe_div(int16_t x, int32_t q15) { return (int16_t)((x * q15 + FE_Q15_ROUND) >> 15); }
 
@@ -168,19 +153,8 @@ static void fe_real_bin(int32_t b, int16_t *re, int16_t *im)
  * except at the top of the 32-bit (65535) and 64-bit (2^32 - 1) ranges. */
 static uint32_t fe_sqrt_rounded(uint64_t n)
 {
-    uint64_t rest = n, root = 0, bit;
-    const int32_t bits = n >> 32 ? 32 + fe_msb((uint32_t)(n >> 32)) : fe_msb((uint32_t)n);
-    if (n == 0) return 0;
-    bit = (uint64_t)1 << ((bits - 1) & ~1); /* the largest power of 4 <= n */
-    while (bit) {
-        if (rest >= root + bit) {
-            rest -= root + bit;
-            root = (root >> 1) + bit;
-        } else {
-            root >>= 1;
-        }
-        bit >>= 2;
-    }
+    uint64_t rest;
+    uint64_t root = fe_isqrt64(n, &rest);
     if (rest > root && root != (n >> 32 ? 0xFFFFFFFFu : 0xFFFFu)) ++root;
     return (uint32_t)root;
 }
