@@ -138,3 +138,27 @@ def test_causal_padding_is_refused_with_the_reason(name):
     clip = _int8_clip(randomized_model(name, causal=True))
     with pytest.raises(StreamRefusal, match="causal padding"):
         streaming_step_tflite(clip)
+
+
+def test_int8_step_runs_bit_exact_in_generated_c(tmp_path):
+    """The streaming step in the generated C on the host, its state fed back by a C harness
+    (as firmware would), equals the clip model on every window (TFLite Micro arithmetic)."""
+    from tinykws.codegen.runner import open_c_host_runner
+
+    model = randomized_model("ds_cnn", time_valid=True)
+    clip = _int8_clip(model)
+    frames = clip.main.tensors[clip.main.inputs[0]].shape[1]
+    x = _features(model.input_shape, seed=3)
+    clip_micro = intmodel_from_tflite(clip, "tflite_micro")
+    xq = quantize(x, clip_micro.input_tensors[0]).reshape(len(x), -1)
+    expected = run(clip_micro, _windows(xq, frames)[..., None]).output
+    step = streaming_step_tflite(clip)
+    write_tflite(step.model, tmp_path / "step.tflite")
+    runner = open_c_host_runner(tmp_path / "step.tflite", frontend="mlperf_mfcc", labels=[str(i) for i in range(12)])
+    state = [np.full(s, zp, np.int8) for s, zp in zip(step.state_shapes, step.state_zero_points)]
+    half = len(xq) // 2  # two calls: the state leaves the C process and comes back
+    rows = []
+    for part in (xq[:half], xq[half:]):
+        outs, state = runner.run_steps([f.reshape(1, 1, -1, 1) for f in part], state)
+        rows += [o.reshape(-1) for o in outs]
+    np.testing.assert_array_equal(np.stack(rows)[step.lag:step.lag + len(expected)], expected)

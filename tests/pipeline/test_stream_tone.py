@@ -1,7 +1,8 @@
 """Always-on detection with a model that really detects (the tone model of tests/tone_kws.py):
 the detections do not depend on the chunk size, keywords at the very start and end of a
 stream are found, the refractory period holds, every runtime gives the same scores, the
-whole-window fallback equals the incremental stream, and `tinykws stream` refuses bad input
+whole-window fallback equals the incremental stream (numpy runtime, LiteRT, TFLite Micro
+and the generated C agree bit for bit), and `tinykws stream` refuses bad input
 with a clear error."""
 
 from __future__ import annotations
@@ -69,13 +70,14 @@ def test_refractory_period_on_real_detections(tone_model):
 def test_every_runtime_gives_the_same_scores(tone_model):
     audio = _stream(("no", 0.5), ("yes", 1.8), seconds=3.0, seed=1)
     rows = {}
-    for runtime, options in (("reference", {}), ("litert", {}), ("tflm", {}),
+    for runtime, options in (("reference", {}), ("litert", {}), ("tflm", {}), ("c-host", {}),
                              ("reference", {"arithmetic": "tflite_micro"}), ("torch", {})):
         model = tone_model.checkpoint if runtime == "torch" else tone_model.tflite
         with Detector(model, runtime=runtime, **options) as detector:
             rows[(runtime, *options.values())] = _run(detector, audio, 1000)
     np.testing.assert_array_equal(rows[("litert",)][1], rows[("reference",)][1])
     np.testing.assert_array_equal(rows[("tflm",)][1], rows[("reference", "tflite_micro")][1])
+    np.testing.assert_array_equal(rows[("c-host",)][1], rows[("reference", "tflite_micro")][1])
     labels = [d[0] for d in rows[("torch",)][0]]
     assert labels == ["no", "yes"] and [d[0] for d in rows[("reference",)][0]] == labels
     assert np.abs(rows[("torch",)][1] - rows[("reference",)][1]).max() < 0.05  # float against int8
@@ -124,3 +126,21 @@ def test_stream_cli_prints_detections_writes_outputs_and_refuses_bad_input(tone_
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
     assert main(["stream", str(tone_model.checkpoint), "-"]) == 2
     assert "gave no samples" in capsys.readouterr().err
+
+
+def test_glued_tracks_with_a_keyword_between_them(tone_model, tmp_path):
+    from tinykws.pipeline.glued import glued_track
+    from tinykws.report.html import write_report
+
+    rng = np.random.default_rng(5)
+    track_a = 0.003 * rng.standard_normal(10 * SR)
+    track_a[4 * SR:5 * SR] += keyword("bed", 77)
+    track_b = 0.003 * rng.standard_normal(10 * SR)
+    track_b[3 * SR:4 * SR] += keyword("cat", 78)
+    with Detector(tone_model.tflite) as detector:
+        result = glued_track(detector, track_a, keyword("yes", 79), track_b, "yes", tmp_path)
+    assert result.span == (10.0, 11.0)
+    assert result.peak_inside > 0.5 and result.peak_outside < 0.3
+    assert [(d.label, 10.0 <= d.time_s <= 12.0) for d in result.detections] == [("yes", True)]
+    page = write_report(tmp_path / "report.html", "glued", [result.section("glued tracks")])
+    assert "glued.png" in page.read_text()

@@ -69,13 +69,14 @@ def _compiler_identity(cc: str) -> str:
 
 
 def build_host(project: CodegenResult, *, emulate_dsp: bool = False, cache_dir: str | os.PathLike | None = None,
-               extra_flags: tuple[str, ...] = ()) -> HostBuild:
-    """Compile `project`'s library with the harness main; reuse a cached executable when
-    sources, flags and compiler are unchanged. `emulate_dsp` compiles the Cortex-M DSP
-    path with C models of its intrinsics (-DTKWS_EMULATE_DSP)."""
+               extra_flags: tuple[str, ...] = (), harness: str | None = None) -> HostBuild:
+    """Compile `project`'s library with the harness main (default: one record of stdin per
+    invocation, `scaffold.host_harness`); reuse a cached executable when sources, harness,
+    flags and compiler are unchanged. `emulate_dsp` compiles the Cortex-M DSP path with C
+    models of its intrinsics (-DTKWS_EMULATE_DSP)."""
     cc = host_compiler()
     flags = (*HOST_CFLAGS, *(("-DTKWS_EMULATE_DSP",) if emulate_dsp else ()), *extra_flags)
-    harness = host_harness(project.name)
+    harness = harness if harness is not None else host_harness(project.name)
     key = hashlib.sha256("\0".join([project.source_hash, harness, " ".join(flags),
                                     _compiler_identity(cc)]).encode()).hexdigest()[:24]
     root = Path(cache_dir) if cache_dir is not None else default_cache_root() / "c_host"

@@ -40,6 +40,7 @@ BUILTIN_RUNNERS: dict[str, str] = {
     "reference": "tinykws.export.runners:open_reference_runner",
     "litert": "tinykws.export.runners:open_litert_runner",
     "tflm": "tinykws.export.runners:open_tflm_runner",
+    "c-host": "tinykws.codegen.runner:open_c_host_runner",
     "c-qemu-m4": "tinykws.mcu.runners:open_c_qemu_m4_runner",
     "c-qemu-m3": "tinykws.mcu.runners:open_c_qemu_m3_runner",
     "c-qemu-m7": "tinykws.mcu.runners:open_c_qemu_m7_runner",
@@ -118,6 +119,19 @@ class ModelRunner(ABC):
         if len(inputs) != 1:
             raise ConfigError(f"runtime {self.info.runtime!r} runs models with one input only")
         return (np.asarray(self.run(inputs[0])),)
+
+    def run_steps(self, frames: Sequence[np.ndarray], state: Sequence[np.ndarray]
+                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """A streaming step over consecutive inputs: input 0 of step i is `frames[i]`, the
+        other inputs the state, which outputs 1.. of each step replace. Returns (output 0 of
+        every step, the final state). Runtimes that can keep the state inside the engine
+        (generated C) override this; the default calls `run_all` once per step."""
+        outputs, state = [], list(state)
+        for frame in frames:
+            result = self.run_all([frame, *state])
+            outputs.append(result[0])
+            state = [np.asarray(s) for s in result[1:]]
+        return outputs, state
 
     def close(self) -> None:
         """Release the engine (interpreters, child processes). Safe to call twice."""

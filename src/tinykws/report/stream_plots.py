@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from tinykws.report.plots import _pyplot, _save
+from tinykws.report.plots import pyplot, save_png
 from tinykws.stream.detector import NON_KEYWORDS
 
 
@@ -19,7 +19,7 @@ def probabilities_png(times: np.ndarray, probs: np.ndarray, labels: Sequence[str
                       threshold: float | None = None) -> Path:
     """Each keyword's probability against time (s); detections as markers, `spans`
     (start s, end s, label) shaded (where the keywords really are), the threshold dashed."""
-    plt = _pyplot()
+    plt = pyplot()
     keywords = list(keywords) if keywords is not None else [k for k in labels if k not in NON_KEYWORDS]
     colors = list(plt.get_cmap("tab10").colors) + ["black", "magenta"]
     fig, ax = plt.subplots(figsize=(11, 3.6))
@@ -41,14 +41,14 @@ def probabilities_png(times: np.ndarray, probs: np.ndarray, labels: Sequence[str
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=min(6, max(1, len(keywords))), loc="upper right")
     ax.set_title(title or "keyword probabilities over time (triangles: detections)")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def det_png(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike, title: str = "",
             marks: Sequence[float] = (0.5, 1.0)) -> Path:
     """False rejection rate against false accepts per hour, one curve per keyword
     ({label: (fa_per_hour, frr)} over thresholds); vertical lines at `marks` FA/h."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 5.0))
     colors = list(plt.get_cmap("tab10").colors) + ["black", "magenta"]
     for k, (name, (fa, frr)) in enumerate(curves.items()):
@@ -64,4 +64,4 @@ def det_png(curves: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os.
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="upper right")
     ax.set_title(title or "DET: false rejections against false accepts per hour")
-    return _save(fig, path)
+    return save_png(fig, path)

@@ -58,7 +58,7 @@ class CRNNStreamStep:
         h = torch.zeros(1, 1, self.hidden)
         if self.mode == "reset":
             return conv, h, torch.tensor([-math.inf]), torch.zeros(1), torch.zeros(self.hidden)
-        return conv, h, torch.zeros(self.window, self.hidden), torch.zeros(1, dtype=torch.long)
+        return conv, h, torch.zeros(self.window, self.hidden), torch.zeros(self.window), torch.zeros(1, dtype=torch.long)
 
     @torch.no_grad()
     def step(self, frames: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
@@ -79,7 +79,7 @@ class CRNNStreamStep:
         if self.mode == "reset":
             pooled, attention = self._running_softmax(states, scores, state[2:])
         else:
-            pooled, attention = self._windowed(states, state[2:])
+            pooled, attention = self._windowed(states, scores, state[2:])
         return m.fc(pooled), (conv_state, h, *attention)
 
     def _running_softmax(self, states, scores, attention) -> tuple[torch.Tensor, State]:
@@ -95,14 +95,28 @@ class CRNNStreamStep:
             rows.append(weighted / total)
         return torch.stack(rows), (best, total, weighted)
 
-    def _windowed(self, states, attention) -> tuple[torch.Tensor, State]:
-        m = self.model
-        ring, seen = attention
+    def _windowed(self, states, scores, attention) -> tuple[torch.Tensor, State]:
+        # a state's attention score does not change once computed: keep the scores of the
+        # last `window` states beside them, so a step scores only its new states
+        ring, ring_scores, seen = attention
         rows = []
         for j in range(len(states)):
             ring = torch.cat([ring[1:], states[j:j + 1]])
+            ring_scores = torch.cat([ring_scores[1:], scores[j:j + 1]])
             seen = seen + 1
-            filled = ring[-int(min(seen.item(), self.window)):]
-            weights = torch.softmax(m.attention.score(torch.tanh(m.attention.proj(filled))).squeeze(-1), dim=0)
-            rows.append(weights @ filled)
-        return torch.stack(rows), (ring, seen)
+            filled = int(min(seen.item(), self.window))
+            weights = torch.softmax(ring_scores[-filled:], dim=0)
+            rows.append(weights @ ring[-filled:])
+        return torch.stack(rows), (ring, ring_scores, seen)
+
+    def macs_per_frame(self) -> int:
+        """Multiply-accumulates of one frame: the convolution's output column, the GRU cell,
+        the new state's attention score, the weighted sum (over `window` states in "carry"
+        mode, a running one in "reset" mode) and the classifier."""
+        m = self.model
+        conv = m.conv.out_channels * m.conv.kernel_size[0] * m.conv.kernel_size[1] * \
+            math.ceil(self.num_features / m.conv.stride[1])
+        gru = 3 * self.hidden * (m.gru.input_size + self.hidden)
+        score = m.attention.proj.in_features * m.attention.proj.out_features + m.attention.proj.out_features
+        pooled = self.hidden * (self.window if self.mode == "carry" else 2)
+        return int(conv + gru + score + pooled + m.fc.in_features * m.fc.out_features)

@@ -104,10 +104,11 @@ class IntStepper(FrameStepper):
         rows, start = [], 0
         while start < len(q):
             n = next(k for k in self.runners if k <= len(q) - start)
-            outs = self.runners[n].run_all([q[start:start + n].reshape(1, n, self.num_features, 1), *self.state])
-            rows.append(np.asarray(outs[0]).reshape(n, -1))
-            self.state = [np.asarray(o) for o in outs[1:]]
-            start += n
+            steps = (len(q) - start) // n
+            frames = [q[start + i * n:start + (i + 1) * n].reshape(1, n, self.num_features, 1) for i in range(steps)]
+            outs, self.state = self.runners[n].run_steps(frames, self.state)
+            rows += [np.asarray(o).reshape(n, -1) for o in outs]
+            start += steps * n
         if not rows:
             return np.zeros((0, len(self.labels)))
         return output_scores(np.concatenate(rows), self.info)
