@@ -111,17 +111,22 @@ def _records(inputs, project: CodegenResult) -> np.ndarray:
     return np.ascontiguousarray(flat)
 
 
-def run_host_build(build: HostBuild, project: CodegenResult, inputs) -> np.ndarray:
-    """(N, output bytes) int8 outputs of a built executable for a batch of inputs."""
-    records = _records(inputs, project)
+def run_executable(build: HostBuild, payload: bytes) -> np.ndarray:
+    """The int8 bytes a built executable writes to stdout for `payload` on stdin."""
     try:
-        done = subprocess.run([str(build.path)], input=records.tobytes(), capture_output=True, timeout=3600)
+        done = subprocess.run([str(build.path)], input=payload, capture_output=True, timeout=3600)
     except (OSError, subprocess.SubprocessError) as e:
         raise CExecutionError(f"{build.path} could not run: {e}") from None
     if done.returncode != 0:
         raise CExecutionError(f"{build.path} exited with status {done.returncode}: "
                               f"{done.stderr.decode(errors='replace')[-2000:]}")
-    out = np.frombuffer(done.stdout, np.int8)
+    return np.frombuffer(done.stdout, np.int8)
+
+
+def run_host_build(build: HostBuild, project: CodegenResult, inputs) -> np.ndarray:
+    """(N, output bytes) int8 outputs of a built executable for a batch of inputs."""
+    records = _records(inputs, project)
+    out = run_executable(build, records.tobytes())
     if out.size != len(records) * project.output_bytes:
         raise CExecutionError(f"{build.path} wrote {out.size} bytes for {len(records)} inputs")
     return out.reshape(len(records), project.output_bytes).copy()

@@ -11,7 +11,6 @@ feeds each step's state outputs back into its state inputs, as firmware would.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 import weakref
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from tinykws.codegen.cformat import c_comment
-from tinykws.codegen.host import CExecutionError, build_host, run_host_build
+from tinykws.codegen.host import CExecutionError, build_host, run_executable, run_host_build
 from tinykws.codegen.project import generate_project
 from tinykws.eval.runner import ModelRunner, RunnerInfo
 from tinykws.export.contract import resolve_contract
@@ -122,14 +121,7 @@ class CHostRunner(ModelRunner):
             self._stream_build = build_host(self.project, harness=stream_harness(self.project.name, state_bytes))
         payload = b"".join([np.concatenate([np.asarray(s, np.int8).reshape(-1) for s in state]).tobytes()
                             if state else b"", *(np.asarray(f, np.int8).tobytes() for f in frames)])
-        try:
-            done = subprocess.run([str(self._stream_build.path)], input=payload, capture_output=True, timeout=3600)
-        except (OSError, subprocess.SubprocessError) as e:
-            raise CExecutionError(f"{self._stream_build.path} could not run: {e}") from None
-        if done.returncode != 0:
-            raise CExecutionError(f"{self._stream_build.path} exited with status {done.returncode}: "
-                                  f"{done.stderr.decode(errors='replace')[-2000:]}")
-        out = np.frombuffer(done.stdout, np.int8)
+        out = run_executable(self._stream_build, payload)
         score_shape = self.project.output_shapes[0]
         score = int(np.prod(score_shape, dtype=np.int64))
         if out.size != len(frames) * score + state_bytes:
