@@ -7,12 +7,14 @@ machine (one core), and a long stream through `Detector.process` at constant mem
 2. Time per step (wall and CPU, one thread): the int8 step in the numpy runtime (one frame
    per call, and five), LiteRT (reference kernels), TFLite Micro and the generated C on the
    host (state kept in the C process); the float step in PyTorch; the whole window per hop.
-3. A stream of --hours (default 10) generated on the fly (noise at changing levels, a
+3. With --crnn: a trained crnn_gru_att with its GRU state carried over 100 s of speech,
+   against the clip model on every sliding window of the same features (how approximate).
+4. A stream of --hours (default 10) generated on the fly (noise at changing levels, a
    keyword clip now and then) through `Detector.process` in 100 ms chunks, int8 DS-CNN in the
    numpy runtime: resident memory (RSS) sampled every minute of audio; the growth after the
    first minute; how many times faster than real time.
 
-    .venv/bin/python bench/stream.py [--model QUANTIZE_DIR] [--hours 10] [--steps 300]
+    .venv/bin/python bench/stream.py [--model QUANTIZE_DIR] [--hours 10] [--steps 300] [--crnn CKPT]
 
 Speed and memory do not depend on the weights: without --model a time_valid DS-CNN with
 random weights is quantized here. Prints tables and writes bench/results/stream.json.
@@ -134,6 +136,9 @@ def speed_table(files: dict, folder: Path, steps: int) -> dict:
         runner = open_runner(runtime, files["same"])
         rows[f"int8 whole window per hop ('same' ds_cnn), {name}"] = timed(lambda r=runner: r.run(clip),
                                                                            max(3, steps // 10))
+    c_clip = open_runner("c-host", files["same"])
+    t = timed(lambda: c_clip.run(np.repeat(clip, steps, axis=0)), 3)
+    rows["int8 whole window per hop ('same' ds_cnn), generated C (host, -O2)"] = {k: v / steps for k, v in t.items()}
     valid, crnn = files["models"]
     fstep = FloatStreamStep.from_model(valid)
     fstate = fstep.initial_state()
@@ -191,11 +196,39 @@ def long_stream(model_dir: Path, hours: float, chunk_ms: float = 100.0) -> dict:
             "rss_per_minute_mb": [round(v / 2**20, 2) for v in samples_rss]}
 
 
+def crnn_carried_state(checkpoint: Path, clips: int = 100) -> dict:
+    """How far crnn_gru_att with its state carried is from the clip model on the sliding
+    windows of the same features: real speech (sc12_test_dev clips one after another)."""
+    from tinykws.audio.frontends import frontend_from_dict
+    from tinykws.audio.io import load_audio
+    from tinykws.train.checkpoint import load_model
+
+    net, ckpt = load_model(checkpoint)
+    files = sorted((SHARED / "data" / "sc12_test_dev").glob("*/*.flac"))
+    files = files[:: max(1, len(files) // clips)][:clips]
+    audio = np.concatenate([load_audio(f, length=SR) for f in files])
+    spec = dict(ckpt.frontend, peak_normalize=False) if "peak_normalize" in ckpt.frontend else ckpt.frontend
+    features = frontend_from_dict(spec).compute(audio)
+    frames = int(net.input_shape[0])
+    windows = torch.from_numpy(np.stack([features[s:s + frames] for s in range(len(features) - frames + 1)]))
+    with torch.no_grad():
+        clip = torch.softmax(net(windows.unsqueeze(1)), dim=1).numpy()
+    step = CRNNStreamStep(net, "carry")
+    out, _ = step.step(torch.from_numpy(features), step.initial_state())
+    carried = torch.softmax(out, dim=1).numpy()[frames - 1:]
+    diff = np.abs(carried - clip)
+    return {"checkpoint": str(checkpoint), "windows": len(clip), "audio_s": len(audio) / SR,
+            "max_abs_prob_difference": float(diff.max()), "mean_abs_prob_difference": float(diff.mean()),
+            "first_window_max_difference": float(diff[0].max()),
+            "top1_agreement": float((carried.argmax(1) == clip.argmax(1)).mean())}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="a `tinykws quantize` folder of a time_valid model")
     parser.add_argument("--hours", type=float, default=10.0, help="length of the generated stream (0: skip)")
     parser.add_argument("--steps", type=int, default=300, help="steps per timing")
+    parser.add_argument("--crnn", type=Path, help="a trained crnn_gru_att checkpoint: measure its carried state")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "stream.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -211,9 +244,15 @@ def main() -> int:
             print(f"{name}: {ratio:.1f}x fewer MACs per step than the whole window")
         speed = speed_table(files, Path(tmp), args.steps)
         result["time_per_step"] = speed
-        print(f"\n{'time per step (one core)':<62} {'wall ms':>9} {'CPU ms':>9}")
+        print(f"\n{'time per step (one core)':<68} {'wall ms':>9} {'CPU ms':>9}")
         for name, t in speed.items():
-            print(f"{name:<62} {t['wall_ms']:>9.3f} {t['cpu_ms']:>9.3f}")
+            print(f"{name:<68} {t['wall_ms']:>9.3f} {t['cpu_ms']:>9.3f}")
+        if args.crnn:
+            crnn = crnn_carried_state(args.crnn)
+            result["crnn_carried_state"] = crnn
+            print(f"\ncrnn_gru_att, state carried vs the clip model on {crnn['windows']} sliding windows of "
+                  f"{crnn['audio_s']:.0f} s of speech: max |dp| {crnn['max_abs_prob_difference']:.3f}, mean "
+                  f"{crnn['mean_abs_prob_difference']:.4f}, same top-1 on {100 * crnn['top1_agreement']:.1f} %")
         if args.hours > 0:
             model_dir = args.model or files["valid"].parent
             stream = long_stream(model_dir, args.hours)

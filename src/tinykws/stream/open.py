@@ -10,7 +10,9 @@ model (a .tflite or a `tinykws quantize` folder) streams as its int8 streaming s
 registered runtime that implements `ModelRunner.run_all`: reference, litert, tflm, ...).
 A model that cannot stream exactly, or whose front-end normalises each clip, runs whole
 windows at every hop (`WindowPosteriors`) in the same runtime; `mode="incremental"` makes
-that an error instead.
+that an error instead. crnn_gru_att is exact only from a reset, so "auto" runs it by whole
+windows; `mode="incremental"` runs it with its state carried (an approximation whose
+distance from the windowed model bench/stream.py measures).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def open_stream(model: str | os.PathLike, runtime: str | None = None, hop_ms: fl
                               f"(tinykws quantize) to stream it in {runtime!r}")
         clip = open_runner("torch", model)
         frontend = frontend_from_dict(clip.info.frontend)
-        stepper = _try(mode, lambda: _torch_stepper(clip, frontend, crnn_mode))
+        stepper = _try(mode, lambda: _torch_stepper(clip, frontend, crnn_mode, mode))
     else:
         runtime = runtime or "reference"
         clip = open_runner(runtime, tflite, **runtime_options)
@@ -90,13 +92,17 @@ def _try(mode: str, build) -> FrameStepper | None:
         return None
 
 
-def _torch_stepper(clip: ModelRunner, frontend, crnn_mode: str) -> FrameStepper:
+def _torch_stepper(clip: ModelRunner, frontend, crnn_mode: str, mode: str) -> FrameStepper:
     StreamingFrontend(frontend)  # refuses a front-end that cannot stream
     net = clip.model  # TorchRunner
     name = getattr(net, "model_name", type(net).__name__)
     if name == "crnn_gru_att":
+        if mode != "incremental":
+            raise StreamRefusal("crnn_gru_att streams exactly only from a reset; with its state carried it is an "
+                                "approximation, used only with mode='incremental'")
         step = CRNNStreamStep(net, crnn_mode)
-        return TorchStepper(step, clip.info.labels, f"crnn_gru_att streaming ({crnn_mode} mode), PyTorch float32")
+        return TorchStepper(step, clip.info.labels, f"crnn_gru_att streaming ({crnn_mode} mode: the GRU state "
+                                                    "carried, an approximation of the windowed model), PyTorch")
     step = FloatStreamStep.from_model(net, tuple(clip.info.input.shape[-2:]), name)
     return TorchStepper(step, clip.info.labels, f"{name} float streaming step, PyTorch float32")
 

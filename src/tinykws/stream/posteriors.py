@@ -109,7 +109,7 @@ class IncrementalPosteriors(PosteriorStream):
         probs = self.stepper.push(frames)
         index = np.arange(first, first + len(frames))
         keep = (index >= self.stepper.lag) & ((index - self.stepper.lag) % self.hop_frames == 0)
-        times = np.array([self.frontend.frame_end_sample(int(i)) for i in index[keep]]) / self.sample_rate
+        times = self.frontend.frame_end_sample(index[keep]) / self.sample_rate
         return Posteriors(times, probs[keep])
 
     def close(self) -> None:

@@ -65,9 +65,10 @@ class StreamingFrontend:
         self._tail = np.zeros(0)  # the last center_pad + 1 real samples (for the end reflection)
         self._estimate = None  # microfrontend noise estimate
 
-    def frame_end_sample(self, frame: int) -> int:
-        """One past the last real sample index frame `frame` reads (its newest sample); for
-        a centred front-end that is the frame's centre plus half a window."""
+    def frame_end_sample(self, frame):
+        """One past the last real sample index frame `frame` (an int or an integer array)
+        reads, i.e. its newest sample; for a centred front-end the frame's centre plus half
+        a window."""
         return frame * self.hop + self.frame_length - self.center_pad
 
     def process(self, chunk: np.ndarray) -> np.ndarray:
