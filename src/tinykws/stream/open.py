@@ -93,7 +93,6 @@ def _try(mode: str, build) -> FrameStepper | None:
 
 
 def _torch_stepper(clip: ModelRunner, frontend, crnn_mode: str, mode: str) -> FrameStepper:
-    StreamingFrontend(frontend)  # refuses a front-end that cannot stream
     net = clip.model  # TorchRunner
     name = getattr(net, "model_name", type(net).__name__)
     if name == "crnn_gru_att":
@@ -101,9 +100,11 @@ def _torch_stepper(clip: ModelRunner, frontend, crnn_mode: str, mode: str) -> Fr
             raise StreamRefusal("crnn_gru_att streams exactly only from a reset; with its state carried it is an "
                                 "approximation, used only with mode='incremental'")
         step = CRNNStreamStep(net, crnn_mode)
+        StreamingFrontend(frontend)
         return TorchStepper(step, clip.info.labels, f"crnn_gru_att streaming ({crnn_mode} mode: the GRU state "
                                                     "carried, an approximation of the windowed model), PyTorch")
     step = FloatStreamStep.from_model(net, tuple(clip.info.input.shape[-2:]), name)
+    StreamingFrontend(frontend)  # refuses a front-end that cannot stream
     return TorchStepper(step, clip.info.labels, f"{name} float streaming step, PyTorch float32")
 
 
@@ -120,10 +121,10 @@ class _TempStepper(IntStepper):
 
 
 def _int_stepper(tflite: Path, clip: ModelRunner, frontend, runtime: str, options: dict) -> FrameStepper:
-    StreamingFrontend(frontend)
     model = read_tflite(tflite)
     sizes = (1, REFERENCE_FRAMES_PER_STEP) if runtime == "reference" else (1,)
     steps = {n: streaming_step_tflite(model, n) for n in sizes}
+    StreamingFrontend(frontend)  # refuses a front-end that cannot stream
     folder = tempfile.mkdtemp(prefix="tinykws-stream-")
     given = {"frontend": clip.info.frontend, "labels": list(clip.info.labels)}
     accepted = set(runner_options(runtime))
