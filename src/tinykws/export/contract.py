@@ -19,8 +19,7 @@ from tinykws.data.labels import MLPERF_LABELS
 from tinykws.errors import ConfigError, UnsupportedOpError
 from tinykws.eval.runner import TensorSpec
 from tinykws.export.manifest import METADATA_NAME, embedded_manifest, read_manifest
-from tinykws.formats.tflite_model import Tensor, TFLiteModel
-from tinykws.stream.tflite_step import STREAM_METADATA
+from tinykws.formats.tflite_model import STREAM_METADATA, Tensor, TFLiteModel
 
 MLPERF_INPUT = (49, 10)  # frames x MFCC coefficients of the MLPerf Tiny reference model
 DEFAULT_FOREIGN_FRONTEND = "mlperf_mfcc"

@@ -26,11 +26,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from tinykws.formats.tflite_builder import TFLiteGraphBuilder
-from tinykws.formats.tflite_model import Operator, Subgraph, Tensor, TFLiteModel
+from tinykws.formats.tflite_model import STREAM_METADATA, Operator, Subgraph, TFLiteModel
 from tinykws.intmodel.params import output_size_and_padding
 from tinykws.stream.plan import NodePlan, StreamPlan, StreamRefusal, TimeNode, plan_stream, refuse_time_padding
 
-STREAM_METADATA = "tinykws_stream"
 _LOCAL = {"ADD", "SUB", "MUL", "QUANTIZE", "DEQUANTIZE", "RELU", "RELU6", "RELU_N1_TO_1", "LOGISTIC", "TANH",
           "SOFTMAX"}
 _COLLAPSING = {"RESHAPE", "SQUEEZE", "FULLY_CONNECTED"}
