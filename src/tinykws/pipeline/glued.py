@@ -45,6 +45,34 @@ class GluedTrack:
             "detections": hits, "model": self.description}, images=(self.plot,))
 
 
+def tracks_from_folder(folder: str | os.PathLike, keyword_dir: str | os.PathLike, keyword: str = "yes",
+                       seconds: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two tracks of up to `seconds` one-second clips (as many as there are, at least 3) of
+    words that are not keywords (the other class folders of `folder`, e.g. a synthetic
+    corpus's unknown words) over faint noise, and a `keyword` clip of `keyword_dir` to glue
+    between them. Raises DataError when either is missing."""
+    from tinykws.audio.io import load_audio
+    from tinykws.data.labels import MLPERF_KEYWORDS
+    from tinykws.errors import DataError
+
+    folder, keyword_dir = Path(folder), Path(keyword_dir)
+    others = sorted(p for d in folder.iterdir() if d.is_dir() and d.name not in MLPERF_KEYWORDS
+                    and not d.name.startswith("_") for p in d.glob("*.wav"))
+    clips = sorted((keyword_dir / keyword).glob("*.*"))
+    seconds = min(seconds, len(others) // 2)
+    if seconds < 3 or not clips:
+        raise DataError(f"{folder} / {keyword_dir}: too few non-keyword clips or no {keyword!r} clip for the tracks")
+    rng = np.random.default_rng(seed)
+    picks = [others[i] for i in rng.permutation(len(others))[:2 * seconds]]
+
+    def track(paths) -> np.ndarray:
+        words = np.concatenate([load_audio(p, length=16000) for p in paths])
+        return (words + 0.002 * rng.standard_normal(len(words))).astype(np.float32)
+
+    return track(picks[:seconds]), load_audio(clips[int(rng.integers(len(clips)))], length=16000), \
+        track(picks[seconds:])
+
+
 def glued_track(detector: Detector, track_a: np.ndarray, keyword_clip: np.ndarray, track_b: np.ndarray,
                 keyword: str, out_dir: str | os.PathLike, chunk_ms: float = 100.0) -> GluedTrack:
     """Glue track_a, keyword_clip and track_b (float32 at the detector's rate), listen in
