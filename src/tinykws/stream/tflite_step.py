@@ -102,7 +102,9 @@ def _time_node(sg: Subgraph, op: Operator, rows: int, inputs: tuple[int, ...], m
         return TimeNode(name, "collapse" if 1 in axes else "local", inputs, out, rows=rows)
     if op.opcode in _COLLAPSING:
         return TimeNode(name, "collapse", inputs, out, rows=rows)
-    if op.opcode == "CONCATENATION" and o.get("axis", 0) % 4 not in (1, 0):
+    if op.opcode == "CONCATENATION":
+        if o.get("axis", 0) % 4 in (0, 1):
+            raise StreamRefusal(f"{model}: {name} concatenates along the batch or time axis")
         return TimeNode(name, "local", inputs, out)
     if op.opcode in _LOCAL:
         return TimeNode(name, "local", inputs, out)
@@ -120,29 +122,27 @@ class _StepBuilder:
     """Writes the step graph: copies of the clip tensors (time-bearing ones with n rows),
     state tensors, ring-buffer operators."""
 
-    def __init__(self, sg: Subgraph, plan: StreamPlan, n: int, model: str):
-        self.sg, self.plan, self.n, self.model = sg, plan, n, model
+    def __init__(self, sg: Subgraph, n: int, model: str):
+        self.sg, self.n, self.model = sg, n, model
         self.b = TFLiteGraphBuilder()
         self.new: dict[int, int] = {}
         self.state_in: list[int] = []
         self.state_out: list[int] = []
 
-    def copy(self, index: int, shape: tuple[int, ...] | None = None, name: str | None = None) -> int:
+    def like(self, index: int, shape: tuple[int, ...] | None = None, name: str | None = None) -> int:
+        """A copy of clip tensor `index` (its quantization and constant data) in the step,
+        with another shape and name when given."""
         t = self.sg.tensors[index]
         new = len(self.b.tensors)
         self.b.tensors.append(replace(t, index=new, shape=tuple(shape or t.shape), name=name or t.name,
                                       shape_signature=None))
         return new
 
-    def like(self, index: int, shape: tuple[int, ...], name: str) -> int:
-        """A new activation tensor with the quantization of clip tensor `index`."""
-        return self.copy(index, shape, name)
-
     def mapped(self, index: int) -> int:
         if index < 0:
             return index
         if index not in self.new:
-            self.new[index] = self.copy(index)  # constants: weights, biases, shape vectors
+            self.new[index] = self.like(index)  # constants: weights, biases, shape vectors
         return self.new[index]
 
     def const(self, values, name: str) -> int:
@@ -160,6 +160,7 @@ class _StepBuilder:
         return y
 
     def like_new(self, new_index: int, shape, name: str) -> int:
+        """A new activation tensor with the quantization of step tensor `new_index`."""
         t = self.b.tensors[new_index]
         index = len(self.b.tensors)
         self.b.tensors.append(replace(t, index=index, shape=tuple(shape), name=name, data=None, shape_signature=None))
@@ -196,9 +197,9 @@ def streaming_step_tflite(clip: TFLiteModel, frames_per_step: int = 1, model: st
         raise ValueError(f"frames_per_step must be >= 1, got {frames_per_step}")
     nodes = _time_nodes(sg, name)
     plan = plan_stream(nodes, sg.inputs[0], sg.outputs[0], name)
-    s = _StepBuilder(sg, plan, frames_per_step, name)
+    s = _StepBuilder(sg, frames_per_step, name)
     x_in = sg.tensors[sg.inputs[0]]
-    frame = s.copy(x_in.index, (1, frames_per_step, *x_in.shape[2:]), "frame")
+    frame = s.like(x_in.index, (1, frames_per_step, *x_in.shape[2:]), "frame")
     s.new[x_in.index] = frame
     timed, batched = {x_in.index}, set()
     for op, node, step in zip(sg.operators, nodes, plan.nodes):
