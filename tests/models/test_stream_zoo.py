@@ -72,7 +72,7 @@ def _stream_int8(run_step, step, frames_q: np.ndarray) -> np.ndarray:
     return np.concatenate(rows)
 
 
-@pytest.mark.parametrize("name", [n for n in TIME_VALID if model_info(n).quantizable and n != "ds_cnn_s"])
+@pytest.mark.parametrize("name", [n for n in TIME_VALID if model_info(n).quantizable])
 def test_int8_step_is_bit_exact_on_every_engine(name, tmp_path):
     model = randomized_model(name, time_valid=True)
     clip = _int8_clip(model)

@@ -93,8 +93,8 @@ def glued_track(detector: Detector, track_a: np.ndarray, keyword_clip: np.ndarra
     heard = (run.times >= span[0]) & (run.times <= span[1] + 1.0)
     column = run.probs[:, k]
     plot = probabilities_png(run.times, run.probs, run.labels, out / "glued.png", run.detections,
-                             spans=[(span[0], span[1], keyword)],
-                             title=f"two tracks glued with '{keyword}' between them")
+                             spans=[(span[0], span[1], keyword)], highlight=keyword,
+                             title=f"two tracks glued with '{keyword}' between them: P({keyword}) over time")
     return GluedTrack(out / "glued.wav", plot, keyword, span, run.detections,
                       float(column[heard].max()) if heard.any() else 0.0,
                       float(column[~heard].max()) if (~heard).any() else 0.0, detector.stream.description)

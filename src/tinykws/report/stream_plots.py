@@ -16,9 +16,10 @@ from tinykws.stream.detector import NON_KEYWORDS
 def probabilities_png(times: np.ndarray, probs: np.ndarray, labels: Sequence[str], path: str | os.PathLike,
                       detections: Sequence[object] = (), keywords: Sequence[str] | None = None,
                       spans: Sequence[tuple[float, float, str]] = (), title: str = "",
-                      threshold: float | None = None) -> Path:
+                      threshold: float | None = None, highlight: str | None = None) -> Path:
     """Each keyword's probability against time (s); detections as markers, `spans`
-    (start s, end s, label) shaded (where the keywords really are), the threshold dashed."""
+    (start s, end s, label) shaded (where the keywords really are), the threshold dashed;
+    `highlight`: one keyword drawn bold, the others faint."""
     plt = pyplot()
     keywords = list(keywords) if keywords is not None else [k for k in labels if k not in NON_KEYWORDS]
     colors = list(plt.get_cmap("tab10").colors) + ["black", "magenta"]
@@ -28,7 +29,9 @@ def probabilities_png(times: np.ndarray, probs: np.ndarray, labels: Sequence[str
         ax.text((start + end) / 2, 1.03, label, ha="center", va="bottom", fontsize=7)
     for k, name in enumerate(labels):
         if name in keywords:
-            ax.plot(times, probs[:, k], lw=1.0, color=colors[k % len(colors)], label=name)
+            faint = highlight is not None and name != highlight
+            ax.plot(times, probs[:, k], lw=0.7 if faint else (2.0 if highlight else 1.0), alpha=0.35 if faint else 1.0,
+                    color=colors[k % len(colors)], label=name)
     for d in detections:
         k = list(labels).index(d.label)
         ax.plot([d.time_s], [d.score], marker="v", ms=8, color=colors[k % len(colors)], mec="black")
