@@ -123,7 +123,12 @@ def build_model(
         raise ConfigError(f"model {name!r} has no option {', '.join(unknown)}; its options: {options}")
     bound = signature.bind(num_classes=num_classes, input_shape=shape, **kwargs)
     bound.apply_defaults()
-    model = entry.obj(**bound.arguments)
+    try:
+        model = entry.obj(**bound.arguments)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, RuntimeError) as exc:
+        # A value of the wrong type or out of range (dropout 7, a string for a width).
+        detail = " ".join(str(exc).split())[:200]
+        raise ConfigError(f"model {name!r}: invalid options {_plain(kwargs)} ({detail})") from None
     model.model_name = name
     model.model_kwargs = _plain(dict(bound.arguments))
     return model

@@ -21,6 +21,7 @@ from tinykws.errors import ModelFormatError, TinyKWSError
 from tinykws.fileio import atomic_path
 from tinykws.quant.config import QuantConfig
 from tinykws.quant.ptq import prepare
+from tinykws.train.checkpoint import check_finite
 
 FORMAT = "tinykws-quantized"
 
@@ -57,10 +58,15 @@ def load_quantized(path: str | os.PathLike) -> QuantizedCheckpoint:
         raise ModelFormatError(f"{p}: quantized checkpoint not found")
     try:
         payload = torch.load(p, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
+            AttributeError, TypeError, IndexError, UnicodeDecodeError) as exc:
         raise ModelFormatError(f"{p}: not a readable quantized checkpoint ({str(exc)[:200]})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFormatError(f"{p}: not a tinykws quantized checkpoint")
+    state = payload.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelFormatError(f"{p}: quantized checkpoint state_dict is missing or holds non-tensor entries")
+    check_finite(state, str(p))
     try:
         m = payload["model"]
         kwargs = {k: v for k, v in dict(m["kwargs"]).items() if k != "num_classes"}
@@ -69,7 +75,7 @@ def load_quantized(path: str | os.PathLike) -> QuantizedCheckpoint:
         qmodel.load_state_dict(payload["state_dict"])
     except TinyKWSError as exc:
         raise ModelFormatError(f"{p}: {exc}") from None
-    except (KeyError, TypeError, RuntimeError) as exc:
+    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
         raise ModelFormatError(f"{p}: malformed quantized checkpoint ({exc})") from None
     qmodel.eval()
     qmodel.set_mode("quantized")

@@ -7,6 +7,7 @@ The resolved config is written to the run folder and into every checkpoint.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,21 @@ from tinykws.train.schedules import ScheduleConfig
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 DATA_LAYOUTS = ("auto", "raw", "folders")
+# Sanity bounds: far outside anything that trains, well inside what a typo or a hostile
+# recipe would set. A learning rate above MAX_LR diverges for every model in the zoo.
+MAX_LR = 10.0
+MAX_EPOCHS = 100_000
+MAX_BATCH = 1 << 16
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+
+def check_range(name: str, value: float, low: float, high: float, low_open: bool = False,
+                high_open: bool = False) -> None:
+    """ConfigError unless low <= value <= high (with `low_open`/`high_open` excluding an end)."""
+    ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise ConfigError(f"{name} must be in {left}{low:g}, {high:g}{right}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -33,8 +49,7 @@ class DataSourceConfig:
     def validate(self) -> None:
         if self.layout not in DATA_LAYOUTS:
             raise ConfigError(f"data source {self.path}: layout {self.layout!r} is not one of {DATA_LAYOUTS}")
-        if not self.weight > 0:
-            raise ConfigError(f"data source {self.path}: weight must be > 0, got {self.weight}")
+        check_range(f"data source {self.path}: weight", self.weight, 0.0, 1e6, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,11 @@ class AugmentConfig:
     background_frequency: float = 0.8
     background_volume: float = 0.1
     time_shift_ms: float = 100.0
+
+    def validate(self) -> None:
+        check_range("data.augment.background_frequency", self.background_frequency, 0.0, 1.0)
+        check_range("data.augment.background_volume", self.background_volume, 0.0, 1.0)
+        check_range("data.augment.time_shift_ms", self.time_shift_ms, 0.0, 1000.0)
 
 
 @dataclass(frozen=True)
@@ -72,8 +92,12 @@ class DataConfig:
     def validate(self) -> None:
         for source in self.sources + self.validation:
             source.validate()
-        if self.epoch_size < 0:
-            raise ConfigError(f"data.epoch_size must be >= 0, got {self.epoch_size}")
+        check_range("data.epoch_size", self.epoch_size, 0, 1e9)
+        check_range("data.silence_percentage", self.silence_percentage, 0.0, 100.0)
+        check_range("data.unknown_percentage", self.unknown_percentage, 0.0, 100.0)
+        if self.silence_percentage + self.unknown_percentage >= 100.0:
+            raise ConfigError("data.silence_percentage + data.unknown_percentage must be below 100")
+        self.augment.validate()
 
 
 @dataclass(frozen=True)
@@ -107,10 +131,14 @@ class OptimConfig:
     def validate(self) -> None:
         if self.name not in OPTIMIZERS:
             raise ConfigError(f"optim.name {self.name!r} is not one of {', '.join(OPTIMIZERS)}")
-        if not self.lr > 0:
-            raise ConfigError(f"optim.lr must be > 0, got {self.lr}")
+        check_range("optim.lr", self.lr, 0.0, MAX_LR, low_open=True)
+        check_range("optim.weight_decay", self.weight_decay, 0.0, 1.0)
+        check_range("optim.momentum", self.momentum, 0.0, 1.0, high_open=True)
+        check_range("optim.eps", self.eps, 0.0, 1.0, low_open=True)
         if len(self.betas) != 2:
             raise ConfigError(f"optim.betas needs two values, got {list(self.betas)}")
+        for i, beta in enumerate(self.betas):
+            check_range(f"optim.betas[{i}]", beta, 0.0, 1.0, high_open=True)
 
 
 @dataclass(frozen=True)
@@ -137,16 +165,15 @@ class TrainConfig:
     progress: bool = True
 
     def validate(self) -> None:
-        if self.epochs < 1:
-            raise ConfigError(f"train.epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"train.batch_size must be >= 1, got {self.batch_size}")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ConfigError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if any(w < 0 for w in self.class_weights):
-            raise ConfigError("train.class_weights must be >= 0")
-        if self.grad_clip_norm < 0 or self.early_stopping_patience < 0:
-            raise ConfigError("train.grad_clip_norm and train.early_stopping_patience must be >= 0")
+        check_range("train.epochs", self.epochs, 1, MAX_EPOCHS)
+        check_range("train.batch_size", self.batch_size, 1, MAX_BATCH)
+        check_range("train.eval_batch_size", self.eval_batch_size, 1, MAX_BATCH)
+        check_range("train.label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
+        for i, w in enumerate(self.class_weights):
+            check_range(f"train.class_weights[{i}]", w, 0.0, 1e6)
+        check_range("train.grad_clip_norm", self.grad_clip_norm, 0.0, 1e9)
+        check_range("train.early_stopping_patience", self.early_stopping_patience, 0, MAX_EPOCHS)
+        check_range("train.threads", self.threads, 0, 4096)
 
 
 @dataclass(frozen=True)
@@ -162,10 +189,8 @@ class DistillConfig:
     temperature: float = 4.0
 
     def validate(self) -> None:
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ConfigError(f"distill.alpha must be in [0, 1], got {self.alpha}")
-        if not self.temperature > 0:
-            raise ConfigError(f"distill.temperature must be > 0, got {self.temperature}")
+        check_range("distill.alpha", self.alpha, 0.0, 1.0)
+        check_range("distill.temperature", self.temperature, 0.0, 1000.0, low_open=True)
 
     @property
     def enabled(self) -> bool:
@@ -187,8 +212,9 @@ class RunConfig:
 
     def validate(self) -> None:
         """Raise ConfigError for settings that cannot work together."""
-        if not self.name or "/" in self.name:
-            raise ConfigError(f"name must be a plain folder name, got {self.name!r}")
+        if not isinstance(self.name, str) or not RUN_NAME.match(self.name):
+            raise ConfigError(f"name must be a plain folder name (letters, digits, '.', '_', '+', '-'; not "
+                              f"starting with '.'), got {self.name!r}")
         self.data.validate()
         self.optim.validate()
         self.schedule.validate()

@@ -1,0 +1,40 @@
+"""Run one fuzz target under atheris (libFuzzer, coverage of tinykws' own code).
+
+    PYTHONPATH=src python fuzz/run.py TARGET [CORPUS_DIR ...] [libFuzzer flags]
+
+e.g. `python fuzz/run.py tflite /tmp/work fuzz/corpus/tflite -max_total_time=600 -timeout=5`.
+Every exception outside the TinyKWSError family, every hang past -timeout and every
+process crash stops the run and leaves the input in -artifact_prefix (save it under
+fuzz/crashes/TARGET/ once fixed: the test suite replays it).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import atheris
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.exit(__doc__)
+    name = sys.argv.pop(1)
+    with atheris.instrument_imports(include=["tinykws"]):
+        import targets
+
+        if name not in targets.TARGETS:
+            sys.exit(f"unknown target {name!r}; one of {', '.join(targets.TARGETS)}")
+        target = targets.TARGETS[name]
+        # Import everything the target touches inside the instrumented block.
+        for seed in sorted((HERE / "corpus" / name).iterdir()):
+            target(seed.read_bytes())
+    atheris.Setup(sys.argv, target)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
