@@ -32,8 +32,27 @@ def main() -> None:
         # Import everything the target touches inside the instrumented block.
         for seed in sorted((HERE / "corpus" / name).iterdir()):
             target(seed.read_bytes())
-    atheris.Setup(sys.argv, target)
+    artifacts = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("-artifact_prefix=")), None)
+    atheris.Setup(sys.argv, _keeping_findings(target, artifacts, targets.TinyKWSError))
     atheris.Fuzz()
+
+
+def _keeping_findings(target, prefix: str | None, expected: type):
+    """The target, saving any input that raises outside `expected` under `prefix` before
+    the exception reaches libFuzzer (which does not always write Python findings)."""
+    import hashlib
+
+    def run(data: bytes) -> None:
+        try:
+            target(data)
+        except expected:
+            raise
+        except BaseException:
+            if prefix is not None:
+                Path(f"{prefix}exception-{hashlib.sha1(data).hexdigest()}").write_bytes(data)
+            raise
+
+    return run
 
 
 if __name__ == "__main__":

@@ -172,8 +172,6 @@ _BASE: dict | None = None
 def _base_payload(fmt: str, version: int) -> dict:
     """A small valid checkpoint payload (tiny_conv, 3 classes), built once."""
     global _BASE
-    import copy
-
     import torch
 
     if _BASE is None:
@@ -190,7 +188,12 @@ def _base_payload(fmt: str, version: int) -> dict:
             "frontend": build_frontend("mlperf_mfcc").to_dict(), "labels": ["yes", "no", "up"],
             "config": {}, "epoch": 1, "step": 10, "optimizer": None, "rng": None, "loop_state": {}, "metrics": {},
         }
-    return copy.deepcopy(_BASE)
+    return _copy_dicts(_BASE)
+
+
+def _copy_dicts(node):
+    # Dicts are copied (a field is replaced in the copy), tensors shared (never mutated).
+    return {k: _copy_dicts(v) for k, v in node.items()} if isinstance(node, dict) else node
 
 
 TARGETS = {

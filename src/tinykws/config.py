@@ -223,7 +223,10 @@ def parse_yaml(text: str) -> Any:
     """Parse YAML text with the bounds above; ConfigError (without a file name) on failure."""
     if len(text) > YAML_MAX_BYTES:
         raise ConfigError(f"{len(text):,} characters is more than the {YAML_MAX_BYTES:,} a recipe may have")
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"malformed YAML ({' '.join(str(exc).split())[:300]})") from None
     try:
         node = loader.get_single_node()
         if node is None:

@@ -30,6 +30,7 @@ MAX_DECODE_SECONDS = 2 * 3600
 # (a FLAC frame of constant subframes needs about 10 bytes for up to 65,535 samples).
 COMPRESSED_MAX_FRAMES_PER_BYTE = 16_384
 _BLOCK_FRAMES = 16_384
+_MAX_FLOAT_SAMPLE = 1e6
 _UNCOMPRESSED_CONTAINERS = {"WAV", "WAVEX", "AIFF", "AU", "RAW", "W64", "RF64"}
 _PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8,
               "ULAW": 1, "ALAW": 1}
@@ -177,6 +178,9 @@ def prepare_samples(
     if not np.all(np.isfinite(data)):
         bad = int(np.count_nonzero(~np.isfinite(data)))
         raise AudioError(source, f"contains {bad} NaN or Inf sample(s)")
+    # Float files may hold values near float32's limit: bounded first, the channel mean and
+    # the resampler cannot overflow to Inf (and NaN). Full scale is 1, so nothing real is cut.
+    data = np.clip(data, -_MAX_FLOAT_SAMPLE, _MAX_FLOAT_SAMPLE)
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != sample_rate:
         mono = resample(mono, rate, sample_rate)

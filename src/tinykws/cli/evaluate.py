@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from tinykws.cli._types import positive_int
+
 # Options that only make sense for a .tflite model (all default to None to notice them).
 TFLITE_ONLY = ("runtime", "profile", "litert_kernels", "frontend", "outputs")
 
@@ -36,8 +38,10 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
         "--split", choices=["test", "validation", "train", "all"], default="test",
         help="which split (default: test; a class-folder dataset without lists is all one split)",
     )
-    p.add_argument("--batch-size", type=int, default=256, metavar="N", help="clips per forward pass")
+    p.add_argument("--batch-size", type=positive_int, default=256, metavar="N", help="clips per forward pass")
     p.add_argument("--out", metavar="DIR", help="write eval.json, confusion.png and roc.png here")
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="leave out clips that cannot be decoded (default: name them all and stop)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     t = p.add_argument_group(".tflite models")
@@ -73,17 +77,17 @@ def is_tflite(path: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     if is_tflite(args.model):
-        summary, extra_lines = _run_tflite(args)
+        result, summary, extra_lines = _run_tflite(args)
     else:
-        summary, extra_lines = _run_checkpoint(args)
+        result, summary, extra_lines = _run_checkpoint(args)
     if args.out:
-        from tinykws.fileio import write_json
-
-        write_json(Path(args.out) / "eval.json", summary)
+        _write_out(result, Path(args.out), summary)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
     print(format_result(summary))
+    if summary.get("skipped_unreadable"):
+        print(f"skipped {len(summary['skipped_unreadable'])} unreadable clip(s) (--skip-unreadable)")
     for line in extra_lines:
         print(line)
     if args.out:
@@ -91,15 +95,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plots(result, args, summary: dict) -> None:
-    if args.out:
-        from tinykws.report.plots import evaluation_plots
-
-        plots = evaluation_plots(result, Path(args.out))
-        summary["plots"] = {k: str(v) for k, v in plots.items()}
+# What `--out DIR` holds; written as one set (a stale plot never sits beside a new eval.json).
+OUT_FILES = ("eval.json", "confusion.png", "roc.png")
 
 
-def _run_checkpoint(args: argparse.Namespace) -> tuple[dict, list[str]]:
+def _write_out(result, out: Path, summary: dict) -> None:
+    from tinykws.fileio import staged_outputs, write_json
+    from tinykws.report.plots import evaluation_plots
+
+    with staged_outputs(out, owned=OUT_FILES) as stage:
+        plots = evaluation_plots(result, stage)
+        summary["plots"] = {k: str(out / Path(v).name) for k, v in plots.items()}
+        write_json(stage / "eval.json", summary)
+
+
+def _run_checkpoint(args: argparse.Namespace) -> tuple[object, dict, list[str]]:
     from tinykws.errors import ConfigError
     from tinykws.train.evaluation import evaluate_checkpoint
 
@@ -108,23 +118,22 @@ def _run_checkpoint(args: argparse.Namespace) -> tuple[dict, list[str]]:
         raise ConfigError(f"{', '.join(given)} apply only to .tflite models, and {args.model} is not one")
     result = evaluate_checkpoint(
         args.model, args.data, layout=args.layout, split=args.split,
-        batch_size=args.batch_size, progress=not args.no_progress,
+        batch_size=args.batch_size, progress=not args.no_progress, skip_unreadable=args.skip_unreadable,
     )
     summary = result.to_dict()
     summary["checkpoint"] = str(args.model)
     summary["data"] = str(args.data)
     summary["split"] = args.split
-    _plots(result, args, summary)
-    return summary, []
+    return result, summary, []
 
 
-def _run_tflite(args: argparse.Namespace) -> tuple[dict, list[str]]:
+def _run_tflite(args: argparse.Namespace) -> tuple[object, dict, list[str]]:
     from tinykws.export.evaluate_tflite import evaluate_tflite, write_outputs
 
     ev = evaluate_tflite(
         args.model, args.data, layout=args.layout, split=args.split, runtime=args.runtime or "reference",
         profile=args.profile, litert_kernels=args.litert_kernels, frontend=args.frontend,
-        batch_size=args.batch_size, progress=not args.no_progress,
+        batch_size=args.batch_size, progress=not args.no_progress, skip_unreadable=args.skip_unreadable,
     )
     summary = ev.to_dict()
     summary["data"] = str(args.data)
@@ -137,8 +146,7 @@ def _run_tflite(args: argparse.Namespace) -> tuple[dict, list[str]]:
         summary["outputs"] = str(files.outputs)
         summary["outputs_clips"] = str(files.clips)
         lines.append(f"wrote {files.outputs} ({ev.outputs.dtype} {tuple(ev.outputs.shape)}), {files.clips}")
-    _plots(ev.result, args, summary)
-    return summary, lines
+    return ev.result, summary, lines
 
 
 def format_result(summary: dict) -> str:

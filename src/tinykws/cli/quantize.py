@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from tinykws.cli._types import count, positive_float, positive_int
+
 
 def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser(
@@ -22,20 +24,20 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
                         "reference, imported as ds_cnn)")
     p.add_argument("--data", required=True, metavar="DIR", help="dataset folder for calibration (training split)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--calib", type=int, default=500, metavar="N", help="calibration clips (default 500)")
+    p.add_argument("--calib", type=positive_int, default=500, metavar="N", help="calibration clips (default 500)")
     p.add_argument("--observer", choices=["minmax", "percentile", "mse"], default="minmax",
                    help="how activation ranges are chosen (default minmax)")
-    p.add_argument("--qat-epochs", type=int, default=0, metavar="E", help="QAT fine-tuning epochs (default 0)")
-    p.add_argument("--qat-clips", type=int, default=4000, metavar="N", help="training clips for QAT (default 4000)")
-    p.add_argument("--qat-lr", type=float, default=1e-4, metavar="LR", help="QAT learning rate (default 1e-4)")
+    p.add_argument("--qat-epochs", type=count, default=0, metavar="E", help="QAT fine-tuning epochs (default 0)")
+    p.add_argument("--qat-clips", type=positive_int, default=4000, metavar="N", help="training clips for QAT (default 4000)")
+    p.add_argument("--qat-lr", type=positive_float, default=1e-4, metavar="LR", help="QAT learning rate (default 1e-4)")
     p.add_argument("--qat-labels", action="store_true",
                    help="QAT on the labels (default: distil the float model's outputs)")
-    p.add_argument("--weight-bits", type=int, default=8, metavar="B", help="weight bits, 2..8 (default 8)")
-    p.add_argument("--act-bits", type=int, default=8, metavar="B",
+    p.add_argument("--weight-bits", type=positive_int, default=8, metavar="B", help="weight bits, 2..8 (default 8)")
+    p.add_argument("--act-bits", type=positive_int, default=8, metavar="B",
                    help="activation bits, 4..8 (default 8; below 8 is simulation only, no .tflite)")
     p.add_argument("--test-data", metavar="DIR",
                    help="dataset whose test split measures accuracy (default: the validation split of --data)")
-    p.add_argument("--seed", type=int, default=0, help="seed for choosing clips (default 0)")
+    p.add_argument("--seed", type=count, default=0, help="seed for choosing clips (default 0)")
     p.add_argument("--no-arena", action="store_true", help="do not run TFLite Micro to measure the arena")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)

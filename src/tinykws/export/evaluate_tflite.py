@@ -15,6 +15,7 @@ input tensor's own scale and zero point.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class TFLiteInputs:
     contract: ModelContract
     input_scale: float | None
     input_zero_point: int
+    skipped: tuple[str, ...] = ()  # unreadable clips left out (skip_unreadable)
 
 
 @dataclass(frozen=True)
@@ -228,22 +230,23 @@ def _quantize_features(features: np.ndarray, tensor: Tensor, where: str) -> tupl
 
 def prepare_inputs(model_path: str | os.PathLike, data_dir: str | os.PathLike, layout: str = "auto",
                    split: str = "test", frontend: str | Mapping[str, Any] | None = None, batch_size: int = 256,
-                   progress: bool = True, tfl: TFLiteModel | None = None) -> TFLiteInputs:
+                   progress: bool = True, tfl: TFLiteModel | None = None,
+                   skip_unreadable: bool = False) -> TFLiteInputs:
     """Features of the clean clips of `split` of `data_dir`, made with the model's
     front-end and quantized with its input tensor's scale and zero point."""
     from tinykws.audio.frontends import frontend_from_dict
-    from tinykws.train.evaluation import dataset_features, dataset_views
+    from tinykws.train.evaluation import dataset_features, screened_views
 
     where = os.fspath(model_path)
     tfl = tfl if tfl is not None else read_tflite(model_path)
     tensor = _input_tensor(tfl, where)
     contract = resolve_contract(model_path, tfl, frontend)
-    views = dataset_views(data_dir, split, contract.labels, layout)
+    views, skipped = screened_views(data_dir, split, contract.labels, layout, skip_unreadable=skip_unreadable)
     features, targets = dataset_features(views, frontend_from_dict(contract.frontend), batch_size, progress)
     inputs, scale, zero_point = _quantize_features(features, tensor, where)
     root = Path(os.path.abspath(views[0].index.root))
     clips = tuple(_clip_name(item.source, root) for v in views for item in v.items)
-    return TFLiteInputs(inputs, np.asarray(targets, np.int64), clips, contract, scale, zero_point)
+    return TFLiteInputs(inputs, np.asarray(targets, np.int64), clips, contract, scale, zero_point, skipped)
 
 
 def run_runtime(model_path: str | os.PathLike, inputs: np.ndarray, runtime: str = "reference",
@@ -299,7 +302,8 @@ def output_scores(outputs: np.ndarray, tfl: TFLiteModel) -> np.ndarray:
 def evaluate_tflite(model_path: str | os.PathLike, data_dir: str | os.PathLike, layout: str = "auto",
                     split: str = "test", runtime: str = "reference", profile: str | None = None,
                     litert_kernels: str | None = None, frontend: str | Mapping[str, Any] | None = None,
-                    batch_size: int = 256, progress: bool = True) -> TFLiteEvaluation:
+                    batch_size: int = 256, progress: bool = True,
+                    skip_unreadable: bool = False) -> TFLiteEvaluation:
     """Run the .tflite at `model_path` on every clean clip of `split` of `data_dir` with
     `runtime` and score it (top-1, per class, confusion, AUCs).
 
@@ -310,9 +314,10 @@ def evaluate_tflite(model_path: str | os.PathLike, data_dir: str | os.PathLike, 
     if path.is_dir():
         raise ModelFormatError(f"{path}: is a directory, not a .tflite file")
     tfl = read_tflite(path)
-    prepared = prepare_inputs(path, data_dir, layout, split, frontend, batch_size, progress, tfl)
+    prepared = prepare_inputs(path, data_dir, layout, split, frontend, batch_size, progress, tfl, skip_unreadable)
     result_run = run_runtime(path, prepared.inputs, runtime, profile, litert_kernels, batch_size, tfl)
     result = compute_metrics(output_scores(result_run.outputs, tfl), prepared.targets, prepared.contract.labels)
+    result = dataclasses.replace(result, skipped=prepared.skipped)
     data = path.read_bytes()
     return TFLiteEvaluation(path, result, result_run, prepared, len(data), hashlib.sha256(data).hexdigest(),
                             prepared.contract.notes)
@@ -329,18 +334,24 @@ class OutputFiles:
 def write_outputs(path: str | os.PathLike, evaluation: TFLiteEvaluation) -> OutputFiles:
     """Atomically write the raw outputs to `path` (.npy, data order) and, beside it with
     the suffix .json, the clip names, true labels and what produced them."""
-    from tinykws.fileio import atomic_path, write_json
+    from tinykws.fileio import staged_outputs
 
     out = Path(path)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as fh:  # a file object: np.save must not append ".npy" to the temp name
-            np.save(fh, np.ascontiguousarray(evaluation.outputs))
     clips_path = out.with_suffix(".json") if out.suffix == ".npy" else out.with_name(out.name + ".json")
-    write_json(clips_path, {
+    with staged_outputs(out.parent, owned=(out.name, clips_path.name)) as stage:  # both files or neither
+        with open(stage / out.name, "wb") as fh:  # a file object: np.save must not append ".npy"
+            np.save(fh, np.ascontiguousarray(evaluation.outputs))
+        _write_clips(stage / clips_path.name, out, evaluation)
+    return OutputFiles(out, clips_path)
+
+
+def _write_clips(path: Path, out: Path, evaluation: TFLiteEvaluation) -> None:
+    from tinykws.fileio import write_json
+
+    write_json(path, {
         "outputs": out.name, "shape": list(evaluation.outputs.shape), "dtype": str(evaluation.outputs.dtype),
         "model": str(evaluation.model_path), "sha256": evaluation.sha256, "runtime": evaluation.run.runtime,
         "profile": evaluation.run.profile, "litert_kernels": evaluation.run.litert_kernels,
         "labels": list(evaluation.prepared.contract.labels), "clips": list(evaluation.prepared.clips),
         "targets": evaluation.prepared.targets.astype(int).tolist(),
     })
-    return OutputFiles(out, clips_path)

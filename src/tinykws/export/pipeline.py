@@ -23,10 +23,16 @@ import torch
 from tinykws.errors import ConfigError, DataError
 from tinykws.export.tflite import export_tflite
 from tinykws.export.source import FloatSource, load_float_source
-from tinykws.fileio import write_json
+from tinykws.fileio import staged_outputs, write_json
 from tinykws.intmodel import quantize, run
 from tinykws.intmodel.from_quantized import intmodel_from_quantized
 from tinykws.quant import QuantConfig, finetune_qat, quantize_ptq, save_quantized
+
+
+# What an output folder of `quantize_to_dir` holds. They are written as one set: a run that
+# fails or is killed leaves the previous set whole, and a run without a .tflite (below
+# 8-bit activations) removes the previous run's .tflite and manifest.
+QUANTIZE_OUTPUTS = ("model.tflite", "manifest.json", "quantized.pt", "summary.json")
 
 
 @dataclass(frozen=True)
@@ -115,11 +121,19 @@ def quantize_to_dir(source: str | os.PathLike, out_dir: str | os.PathLike, data_
         train_x, train_y = split_features(data_dir, "train", frontend, src.labels, qat_clips, seed + 1)
         teacher = src.model if qat_distill else None
         losses = finetune_qat(qmodel, train_x, train_y, qat_epochs, lr=qat_lr, seed=seed, teacher=teacher).losses
-    checkpoint = save_quantized(qmodel, out / "quantized.pt", frontend.to_dict(), src.labels)
+    with staged_outputs(out, owned=QUANTIZE_OUTPUTS) as stage:
+        return _quantize_into(stage, out, src, config, qmodel, calib_x, losses, data_dir, test_dir, act_bits, arena)
+
+
+def _quantize_into(stage: Path, out: Path, src: FloatSource, config: QuantConfig, qmodel, calib_x, losses,
+                   data_dir, test_dir, act_bits: int, arena: bool) -> QuantizeResult:
+    """Write every output into `stage` (committed to `out` as one set by the caller)."""
+    frontend = src.frontend
+    save_quantized(qmodel, stage / "quantized.pt", frontend.to_dict(), src.labels)
     notes: list[str] = []
     exported = None
     if config.exportable:
-        exported = export_tflite(qmodel, out / "model.tflite", frontend.to_dict(), src.labels, arena=arena)
+        exported = export_tflite(qmodel, stage / "model.tflite", frontend.to_dict(), src.labels, arena=arena)
     else:
         notes.append(f"{act_bits}-bit activations: simulation only, no .tflite written")
     test_x, test_y = (split_features(test_dir, "test", frontend, src.labels) if test_dir is not None
@@ -133,14 +147,14 @@ def quantize_to_dir(source: str | os.PathLike, out_dir: str | os.PathLike, data_
         accuracy["int8"] = 100.0 * float(np.mean(int_top1 == test_y))
         agreement = 100.0 * float(np.mean(int_top1 == fq_top1))
     result = QuantizeResult(
-        out_dir=out, tflite_path=exported.tflite_path if exported else None,
-        manifest_path=exported.manifest_path if exported else None, checkpoint_path=checkpoint,
+        out_dir=out, tflite_path=out / "model.tflite" if exported else None,
+        manifest_path=out / "manifest.json" if exported else None, checkpoint_path=out / "quantized.pt",
         summary_path=out / "summary.json", calib_clips=len(calib_x), test_clips=len(test_x),
         accuracy={k: round(v, 2) for k, v in accuracy.items()},
         int_fake_quant_agreement=None if agreement is None else round(agreement, 2),
         size_bytes=exported.size_bytes if exported else None,
         arena_bytes=exported.arena_bytes if exported else None, qat_losses=losses, notes=tuple(notes))
-    write_json(result.summary_path, _summary(result, src, config))
+    write_json(stage / result.summary_path.name, _summary(result, src, config))
     return result
 
 

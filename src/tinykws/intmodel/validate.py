@@ -18,6 +18,9 @@ from tinykws.intmodel.params import Geometry2D
 # Elements of the largest intermediate one operator may build for one batch item (an
 # im2col matrix of int64): 128 MiB, hundreds of times what a keyword spotter needs.
 MAX_OP_WORK = 1 << 24
+# Multiply-accumulates of one inference: 50 times the MLPerf DS-CNN (2.66 M). Bounds the
+# time a model can make the runtime spend, not only its memory.
+MAX_MODEL_MACS = 1 << 27
 MAX_PAD = 1 << 16
 
 
@@ -36,6 +39,7 @@ def check_model(model: IntModel, source: str) -> None:
         t = model.tensors[i]
         if not t.shape or any(d < 1 for d in t.shape):
             raise ModelFormatError(f"{source}: input {t.name!r} has shape {t.shape}; every dimension must be >= 1")
+    macs = 0
     for n, op in enumerate(model.ops):
         try:
             for i in op.inputs:
@@ -48,13 +52,29 @@ def check_model(model: IntModel, source: str) -> None:
                 raise _Bad(f"writes the constant tensor {out.name!r}")
             if any(d < 1 for d in out.shape):
                 raise _Bad(f"output {out.name!r} has shape {out.shape}; every dimension must be >= 1")
-            _CHECKS[op.kind](op, [model.tensors[i] if i >= 0 else None for i in op.inputs], out)
+            operands = [model.tensors[i] if i >= 0 else None for i in op.inputs]
+            _CHECKS[op.kind](op, operands, out)
+            macs += _macs(op, operands, out)
+            if macs > MAX_MODEL_MACS:
+                raise _Bad(f"the model needs more than {MAX_MODEL_MACS:,} multiply-accumulates per clip")
         except _Bad as exc:
             raise ModelFormatError(f"{source}: operator {n} ({op.kind}): {exc}") from None
         ready.add(op.outputs[0])
-    missing = [model.tensors[i].name for i in model.outputs if i not in ready]
+    computed = set(model.inputs) | {op.outputs[0] for op in model.ops}
+    missing = [model.tensors[i].name for i in model.outputs if i not in computed]
     if missing:
         raise ModelFormatError(f"{source}: model output(s) {missing} are computed by no operator")
+
+
+def _macs(op: IntOp, tensors: list, out: IntTensor) -> int:
+    """Multiply-accumulates (or element visits) of one operator for one clip."""
+    if op.kind in ("conv2d", "depthwise_conv2d"):
+        w = tensors[1]
+        per_output = w.shape[1] * w.shape[2] * (w.shape[3] if op.kind == "conv2d" else 1)
+        return _size(out.shape) * per_output
+    if op.kind == "fully_connected":
+        return _size(out.shape) * tensors[1].shape[1]
+    return sum(_size(t.shape) for t in tensors if t is not None) + _size(out.shape)
 
 
 def _need(tensors: list, count: int) -> list[IntTensor]:

@@ -84,6 +84,35 @@ def _check_input_shape(name: str, input_shape: Any) -> tuple[int, int]:
     return (int(input_shape[0]), int(input_shape[1]))
 
 
+# A keyword spotter for a microcontroller has well under a million parameters (ds_cnn_l:
+# about 0.5 M); the bound leaves room for experiments and refuses absurd options.
+MAX_MODEL_PARAMS = 20_000_000
+MAX_OPTION_INT = 1 << 16
+MAX_OPTION_NUMBERS = 256
+
+
+def _check_sizes(name: str, arguments: dict[str, Any]) -> None:
+    """ConfigError for options with too many numbers or integers beyond MAX_OPTION_INT."""
+    numbers: list[Any] = []
+
+    def walk(value: Any) -> None:
+        if len(numbers) > MAX_OPTION_NUMBERS:
+            return
+        if isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            numbers.append(value)
+
+    walk(arguments)
+    if len(numbers) > MAX_OPTION_NUMBERS or any(abs(v) > MAX_OPTION_INT for v in numbers):
+        raise ConfigError(f"model {name!r}: option values out of range (integers up to {MAX_OPTION_INT:,}, "
+                          f"at most {MAX_OPTION_NUMBERS} numbers)")
+
+
 def _plain(value: Any) -> Any:
     """Tuples to lists, recursively: kwargs that survive JSON, YAML and weights-only loads."""
     if isinstance(value, (list, tuple)):
@@ -123,9 +152,20 @@ def build_model(
         raise ConfigError(f"model {name!r} has no option {', '.join(unknown)}; its options: {options}")
     bound = signature.bind(num_classes=num_classes, input_shape=shape, **kwargs)
     bound.apply_defaults()
+    import torch
+
+    _check_sizes(name, bound.arguments)
     try:
+        # Built on the meta device first (no memory): options from a recipe or a checkpoint
+        # must not make tinykws allocate gigabytes before it can refuse them.
+        with torch.device("meta"):
+            probe = entry.obj(**bound.arguments)
+        params = sum(p.numel() for p in probe.parameters()) + sum(b.numel() for b in probe.buffers())
+        if params > MAX_MODEL_PARAMS:
+            raise ConfigError(f"model {name!r}: options {_plain(kwargs)} give {params:,} parameters "
+                              f"(at most {MAX_MODEL_PARAMS:,})")
         model = entry.obj(**bound.arguments)
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError, RuntimeError) as exc:
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError, RuntimeError, IndexError) as exc:
         # A value of the wrong type or out of range (dropout 7, a string for a width).
         detail = " ".join(str(exc).split())[:200]
         raise ConfigError(f"model {name!r}: invalid options {_plain(kwargs)} ({detail})") from None

@@ -10,8 +10,6 @@ runs code from the file.
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -114,6 +112,17 @@ def _require(payload: Mapping[str, Any], key: str, kind: type | tuple[type, ...]
     return value
 
 
+def read_payload(path: Path, what: str) -> Any:
+    """`torch.load(weights_only=True)` of an untrusted file: any failure of the unpickler
+    (struct, zip, memory, recursion errors...) is a ModelFormatError naming the file."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch's parser of foreign bytes: every failure means "not readable"
+        text = str(exc).strip()
+        first_line = text.splitlines()[0] if text else type(exc).__name__
+        raise ModelFormatError(f"{path}: not a readable {what} ({first_line[:200]})") from None
+
+
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint written by `save_checkpoint`.
 
@@ -123,12 +132,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     p = Path(path)
     if not p.is_file():
         raise ModelFormatError(f"{p}: checkpoint file not found")
-    try:
-        payload = torch.load(p, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError,
-            KeyError, AttributeError, TypeError, OSError, IndexError, UnicodeDecodeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelFormatError(f"{p}: not a readable checkpoint ({first_line[:200]})") from None
+    payload = read_payload(p, "checkpoint")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFormatError(f"{p}: not a tinykws checkpoint (no '{FORMAT}' marker)")
     version = payload.get("format_version")
@@ -149,7 +153,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     check_finite(state_dict, str(p))
     optional = {}
     for key in ("config", "loop_state", "metrics"):
-        value = payload.get(key) or {}
+        value = payload.get(key)
+        value = {} if value is None else value
         if not isinstance(value, dict):
             raise ModelFormatError(f"{p}: checkpoint entry {key!r} has the wrong type ({type(value).__name__})")
         optional[key] = dict(value)

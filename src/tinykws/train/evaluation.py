@@ -7,6 +7,7 @@ checkpoint (its numpy path, the reference definition), from un-augmented clips.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Sequence
 
@@ -14,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from tinykws.data.layouts import load_index
+from tinykws.data.readable import screen_index
 from tinykws.data.splits import SPLITS
 from tinykws.data.view import MLPerfView, ViewConfig
 from tinykws.errors import ConfigError, DataError
@@ -32,15 +34,28 @@ def dataset_views(
     A class-folder dataset without list files (such as sc12_test_dev) is entirely in the
     requested split.
     """
+    return screened_views(data_dir, split, labels, layout, screen=False)[0]
+
+
+def screened_views(
+    data_dir: str | os.PathLike, split: str, labels: Sequence[str], layout: str = "auto",
+    screen: bool = True, skip_unreadable: bool = False,
+) -> tuple[list[MLPerfView], tuple[str, ...]]:
+    """`dataset_views`, with every clip decoded first when `screen`: unreadable clips are
+    all named in one DataError, or with `skip_unreadable` left out (their paths returned)."""
     if split not in EVAL_SPLITS:
         raise ConfigError(f"split {split!r} is not one of {', '.join(EVAL_SPLITS)}")
     index = load_index(data_dir, layout, folder_split="test" if split == "all" else split)
     splits = SPLITS if split == "all" else (split,)
+    skipped: tuple[str, ...] = ()
+    if screen:
+        screened = screen_index(index, splits, skip=skip_unreadable)
+        index, skipped = screened.index, tuple(u.path for u in screened.skipped)
     views = [MLPerfView(index, s, ViewConfig(augment=False), labels) for s in splits]
     views = [v for v in views if len(v)]
     if not views:
         raise DataError(f"{data_dir}: no clips in split {split!r} (layout {index.layout})")
-    return views
+    return views, skipped
 
 
 def dataset_features(
@@ -67,14 +82,17 @@ def evaluate_checkpoint(
     split: str = "test",
     batch_size: int = 256,
     progress: bool = True,
+    skip_unreadable: bool = False,
 ) -> EvalResult:
     """Top-1, per-class accuracy, confusion, ROC/AUC of a checkpoint on a dataset folder.
 
     layout: "auto", "raw" or "folders"; split: "test", "validation", "train" or "all".
+    Every clip is decoded first: unreadable clips are all named in one DataError, or left
+    out with `skip_unreadable` (listed in the result's `skipped`).
     """
     model, ckpt = load_model(checkpoint)
     frontend = ckpt.build_frontend()
-    views = dataset_views(data_dir, split, ckpt.labels, layout)
+    views, skipped = screened_views(data_dir, split, ckpt.labels, layout, skip_unreadable=skip_unreadable)
     features, labels = dataset_features(views, frontend, batch_size, progress)
     scores = predict_scores(model, features, batch_size)
-    return compute_metrics(scores, labels, ckpt.labels)
+    return dataclasses.replace(compute_metrics(scores, labels, ckpt.labels), skipped=skipped)
