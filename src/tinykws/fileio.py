@@ -7,6 +7,7 @@
   folder and moved into place as one commit. A journal written before the first rename lets
   the next writer in that folder finish an interrupted commit, so a killed run never leaves
   a new file beside a stale one.
+- `atomic_dir`: a whole output folder built beside the target and renamed into place.
 - Leftovers of killed runs (temporary files, staging folders, journals of a dead process)
   are recovered or removed by the next writer in the same folder.
 - Every failure to write is an `OutputError` naming the path and the reason.
@@ -24,8 +25,8 @@ from typing import Any, Iterable, Iterator
 
 from tinykws.errors import OutputError
 
-# `.NAME.tmp-PID[.suffix]`: a temporary file or folder of process PID.
-_TEMP = re.compile(r"^\..+\.tmp-(?P<pid>\d+)(\.[^.]*)?$")
+# `.NAME.tmp-PID[.suffix]` / `.NAME.old-PID`: a temporary file or folder of process PID.
+_TEMP = re.compile(r"^\..+\.(?:tmp|old)-(?P<pid>\d+)(\.[^.]*)?$")
 _STAGE = re.compile(r"^\.tinykws-stage-(?P<pid>\d+)$")
 _JOURNAL = re.compile(r"^\.tinykws-commit-(?P<pid>\d+)\.json$")
 
@@ -217,3 +218,47 @@ def _replay_journal(out: Path, journal: Path) -> None:
     with contextlib.suppress(OSError):
         journal.unlink()
 
+
+OUTPUT_MARKER = ".tinykws-output"
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike, kind: str) -> Iterator[Path]:
+    """Yield a fresh temporary folder beside `path`; on success it replaces `path` whole.
+
+    The files of one output (a .tflite with its manifest and summary, say) then appear
+    together or not at all, and never beside stale files of an earlier run. `kind` names
+    the verb; an existing `path` is replaced only if it is empty or an earlier tinykws
+    output (it holds the marker file), so `--out .` cannot wipe a user's folder.
+    """
+    from tinykws.errors import ConfigError
+
+    target = Path(path)
+    if target.exists():
+        if not target.is_dir():
+            raise OutputError(target, "exists and is not a folder")
+        if any(target.iterdir()) and not (target / OUTPUT_MARKER).is_file():
+            raise ConfigError(f"{target}: exists and is not an earlier tinykws output; choose another output folder")
+    ensure_folder(target.parent)
+    recover_folder(target.parent)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise OutputError(target, _reason(exc)) from None
+    try:
+        yield tmp
+        (tmp / OUTPUT_MARKER).write_text(kind + "\n", encoding="utf-8")
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except OSError as exc:
+        raise OutputError(target, _reason(exc)) from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

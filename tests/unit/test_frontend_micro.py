@@ -186,3 +186,34 @@ def test_unknown_key_raises_config_error() -> None:
 def test_raw_path_rejects_float_input() -> None:
     with pytest.raises(ValueError, match="int16"):
         microfrontend_int16(np.zeros(1000, np.float32), MicroFrontendConfig())
+
+
+def test_without_a_c_math_library_the_tables_fall_back_visibly(monkeypatch, tmp_path):
+    """The fallback to correctly rounded math (one LSB away from the C front-end on some
+    tables) warns once and is recorded beside the features, never silently."""
+    import warnings
+
+    from tinykws.audio.features import extract_features
+    from tinykws.audio.frontends import build_frontend
+    from tinykws.audio.frontends.micro import libm
+    from tinykws.audio.frontends.microfrontend import _plan
+    from tinykws.audio.io import write_wav
+
+    assert build_frontend("mww_40").provenance() == {"table_math": "C math library (ctypes)"}
+    monkeypatch.setattr(libm, "_LIBM", None)
+    monkeypatch.setattr(libm, "_warned", False)
+    _plan.cache_clear()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fe = build_frontend("mww_40")
+            fe.plan
+            fe.plan
+        fallbacks = [w for w in caught if issubclass(w.category, libm.LibmFallbackWarning)]
+        assert len(fallbacks) == 1 and "one LSB" in str(fallbacks[0].message)
+        wav = tmp_path / "a.wav"
+        write_wav(wav, np.zeros(16000, np.float32), 16000)
+        manifest = extract_features([wav], fe, progress=False).manifest()
+        assert manifest["provenance"] == {"table_math": "correctly rounded (no C math library found)"}
+    finally:
+        _plan.cache_clear()

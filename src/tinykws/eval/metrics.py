@@ -170,7 +170,6 @@ class EvalResult:
     eembc_auc: np.ndarray
     scores: np.ndarray | None = field(default=None, repr=False, compare=False)
     targets: np.ndarray | None = field(default=None, repr=False, compare=False)
-    skipped: tuple[str, ...] = ()  # unreadable clips left out (--skip-unreadable)
 
     @property
     def macro_auc(self) -> float:
@@ -200,7 +199,6 @@ class EvalResult:
         counts = self.per_class_counts()
         return {
             "num_clips": int(self.num_clips),
-            "skipped_unreadable": list(self.skipped),
             "top1": _json_float(self.top1),
             "macro_accuracy": _json_float(self.macro_accuracy),
             "labels": list(self.labels),

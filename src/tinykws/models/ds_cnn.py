@@ -102,7 +102,7 @@ class DSCNN(nn.Module):
         return self.fc(self.pool(x))
 
 
-_MFCC = dict(frontend="mlperf_mfcc", input_shape=(49, 10), streamable=True, quantizable=True)
+_MFCC = dict(frontend="mlperf_mfcc", input_shape=(49, 10), streamable=False, quantizable=True)
 
 
 @register_model("ds_cnn", ModelInfo(

@@ -23,13 +23,14 @@ from tqdm import tqdm
 from tinykws.config import to_dict
 from tinykws.data.labels import MLPERF_LABELS
 from tinykws.errors import ConfigError, DataError, TrainingDivergedError
-from tinykws.eval.evaluate import predict_scores, waveforms_to_features
+from tinykws.eval.runner import output_scores, run_batches, softmax_nll
 from tinykws.fileio import ensure_folder, recover_folder, staged_outputs, write_text
 from tinykws.train import distributed
 from tinykws.train.batches import (
     FEATURES,
     WAVEFORM,
     TrainData,
+    clip_features,
     iterate_batches,
     num_batches,
     source_arrays,
@@ -39,6 +40,7 @@ from tinykws.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoin
 from tinykws.train.config import RunConfig
 from tinykws.train.distill import Teacher, distillation_kl, load_teacher
 from tinykws.train.recipe import save_config
+from tinykws.train.runner import TorchRunner
 from tinykws.train.schedules import lr_at
 from tinykws.train.setup import (
     build_optimizer,
@@ -105,26 +107,27 @@ class _State:
 
 
 class _Validator:
-    """Validation features computed once; scores the model each epoch."""
+    """Validation features computed once; scores the live model each epoch (as a
+    TorchRunner, the way every model is run)."""
 
-    def __init__(self, data: TrainData, frontend_module, batch_size: int):
+    def __init__(self, data: TrainData, frontend, frontend_module, labels: list[str], batch_size: int):
         self.batch_size = batch_size
-        self.features = self.labels = None
+        self.frontend = frontend.to_dict()
+        self.input_shape = tuple(frontend.output_shape)
+        self.labels = labels
+        self.features = self.targets = None
         if data.validation is not None and len(data.validation):
-            clips, self.labels = source_arrays(data.validation)
-            self.features = (
-                waveforms_to_features(frontend_module, clips, batch_size) if data.kind == WAVEFORM else clips
-            )
+            clips, self.targets = source_arrays(data.validation)
+            self.features = clip_features(clips, data.kind, frontend_module, batch_size)
 
     @property
     def available(self) -> bool:
         return self.features is not None
 
     def __call__(self, model: torch.nn.Module) -> tuple[float, float]:
-        scores = predict_scores(model, self.features, self.batch_size)
-        top1 = float(np.mean(scores.argmax(1) == self.labels))
-        nll = float(-np.mean(np.log(np.clip(scores[np.arange(len(self.labels)), self.labels], 1e-12, None))))
-        return top1, nll
+        runner = TorchRunner(model, self.labels, self.frontend, self.input_shape, "validation")
+        scores = output_scores(run_batches(runner, self.features, self.batch_size), runner.info)
+        return float(np.mean(scores.argmax(1) == self.targets)), softmax_nll(scores, self.targets)
 
 
 def train(
@@ -185,7 +188,7 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
         save_config(cfg, run_dir / "config.yaml")
 
     teacher = _setup_teacher(cfg, data, frontend.to_dict())
-    validator = _Validator(data, fe_module, cfg.train.eval_batch_size) if info.is_main else None
+    validator = _Validator(data, frontend, fe_module, labels, cfg.train.eval_batch_size) if info.is_main else None
     has_validation = distributed.broadcast_float(float(bool(validator and validator.available)), info) > 0
     net = distributed.wrap_model(model, info)
     weights = class_weight_tensor(cfg.train.class_weights, len(labels))
