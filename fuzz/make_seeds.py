@@ -1,6 +1,7 @@
 """Write the seed corpus of every fuzz target into fuzz/corpus/<target>/ from small files
 that tinykws itself makes (a quantized model exported to .tflite, one graph per operator
-kind, short audio files in each format, recipes, a checkpoint). Deterministic.
+kind, short audio files in each format, recipes, a checkpoint). Deterministic but for the
+OGG serial number and the float WAV PEAK timestamp that libsndfile writes.
 
     PYTHONPATH=src python fuzz/make_seeds.py
 """
@@ -29,19 +30,20 @@ def tflite_seeds() -> None:
 
     import torch
 
+    from tinykws.data.labels import MLPERF_LABELS
     from tinykws.export import export_tflite
     from tinykws.models import build_model
     from tinykws.quant import quantize_ptq
 
     torch.manual_seed(0)
-    model = build_model("tiny_conv", num_classes=3, input_shape=(49, 10), filters=4).eval()
+    model = build_model("tiny_conv", num_classes=12, input_shape=(49, 10), filters=4).eval()
     calib = np.random.default_rng(0).normal(0, 1, (16, 49, 10)).astype(np.float32)
     qmodel = quantize_ptq(model, calib)
     from tinykws.audio.frontends import build_frontend
 
     with tempfile.TemporaryDirectory() as tmp:
         out = export_tflite(qmodel, Path(tmp) / "m.tflite", build_frontend("mlperf_mfcc").to_dict(),
-                            ["yes", "no", "up"], arena=False)
+                            list(MLPERF_LABELS), arena=False)
         _write("tflite", "tiny_conv.tflite", out.tflite_path.read_bytes())
     for name, data in _operator_graphs().items():
         _write("tflite", f"op_{name}.tflite", data)

@@ -159,6 +159,9 @@ def staged_outputs(folder: str | os.PathLike, owned: Iterable[str] = ()) -> Iter
         raise OutputError(out, "is a file, not a folder")
     created = not out.exists()
     ensure_folder(out)
+    for name in owned:
+        if (out / name).is_dir():
+            raise OutputError(out / name, "is a directory")
     recover_folder(out)
     stage = out / f".tinykws-stage-{os.getpid()}"
     _remove(stage)

@@ -16,7 +16,7 @@ import numpy as np
 
 from tinykws.audio.frontends.base import Frontend, build_frontend
 from tinykws.audio.io import is_audio_file, load_audio
-from tinykws.errors import AudioError, DataError, OutputError
+from tinykws.errors import AudioError, DataError
 from tinykws.fileio import staged_outputs, write_json
 
 # Below this many files a progress bar is more noise than help.
@@ -125,8 +125,6 @@ def feature_output_paths(out: str | os.PathLike) -> tuple[Path, Path]:
 def save_feature_set(features: FeatureSet, out: str | os.PathLike) -> tuple[Path, Path]:
     """Atomically write OUT.npy and OUT.json (see `FeatureSet.manifest`); returns both paths."""
     npy, meta = feature_output_paths(out)
-    if npy.is_dir() or meta.is_dir():
-        raise OutputError(npy if npy.is_dir() else meta, "is a directory")
     # Both files or neither: a killed run never leaves new features beside an old file list.
     with staged_outputs(npy.parent, owned=(npy.name, meta.name)) as stage:
         with open(stage / npy.name, "wb") as fh:  # a file object: np.save adds no suffix

@@ -95,7 +95,7 @@ def check_header(info: AudioInfo, file_bytes: int) -> None:
         limit = file_bytes * COMPRESSED_MAX_FRAMES_PER_BYTE
     if info.frames < 0 or info.frames > limit:
         raise AudioError(info.path, f"header claims {info.frames:,} samples, impossible for a file of "
-                                    f"{file_bytes:,} bytes ({info.subtype})")
+                                    f"{file_bytes:,} bytes ({info.container} {info.subtype})")
 
 
 def load_audio(

@@ -122,6 +122,58 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _bound_options(name: str, num_classes: Any, input_shape: Sequence[int] | None,
+                   kwargs: dict[str, Any]) -> tuple[Any, inspect.BoundArguments]:
+    _ensure_registered()
+    entry = MODELS.get(name)
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or not 1 <= num_classes <= MAX_OPTION_INT:
+        raise ConfigError(f"model {name!r}: num_classes must be a positive integer, got {num_classes!r}")
+    shape = _check_input_shape(name, entry.meta.input_shape if input_shape is None else input_shape)
+    signature = inspect.signature(entry.obj)
+    accepted = {
+        p.name for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    unknown = sorted(set(kwargs) - accepted)
+    if unknown:
+        options = ", ".join(sorted(accepted - {"num_classes", "input_shape"})) or "none"
+        raise ConfigError(f"model {name!r} has no option {', '.join(unknown)}; its options: {options}")
+    bound = signature.bind(num_classes=num_classes, input_shape=shape, **kwargs)
+    bound.apply_defaults()
+    _check_sizes(name, bound.arguments)
+    return entry, bound
+
+
+def _invalid(name: str, kwargs: dict[str, Any], exc: Exception) -> ConfigError:
+    # A value of the wrong type or out of range (dropout 7, a string for a width).
+    detail = " ".join(str(exc).split())[:200]
+    return ConfigError(f"model {name!r}: invalid options {_plain(kwargs)} ({detail})")
+
+
+_CONSTRUCTION_ERRORS = (TypeError, ValueError, ZeroDivisionError, OverflowError, RuntimeError, IndexError)
+
+
+def check_model_options(name: str, num_classes: int = 12, input_shape: Sequence[int] | None = None,
+                        **kwargs: Any) -> int:
+    """Build model `name` on torch's meta device (no memory, no random numbers drawn) and
+    return its parameter count; ConfigError for options it refuses or a model larger than
+    MAX_MODEL_PARAMS. Options from a recipe or a checkpoint are checked this way before
+    anything real is allocated."""
+    import torch
+
+    entry, bound = _bound_options(name, num_classes, input_shape, kwargs)
+    try:
+        with torch.device("meta"):
+            probe = entry.obj(**bound.arguments)
+    except _CONSTRUCTION_ERRORS as exc:
+        raise _invalid(name, kwargs, exc) from None
+    params = sum(p.numel() for p in probe.parameters()) + sum(b.numel() for b in probe.buffers())
+    if params > MAX_MODEL_PARAMS:
+        raise ConfigError(f"model {name!r}: options {_plain(kwargs)} give {params:,} parameters "
+                          f"(at most {MAX_MODEL_PARAMS:,})")
+    return params
+
+
 def build_model(
     name: str,
     num_classes: int = 12,
@@ -136,39 +188,12 @@ def build_model(
     argument, defaults filled in, as plain lists/numbers/strings), so
     `build_model(model.model_name, **model.model_kwargs)` rebuilds the same network.
     """
-    _ensure_registered()
-    entry = MODELS.get(name)
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ConfigError(f"model {name!r}: num_classes must be a positive integer, got {num_classes!r}")
-    shape = _check_input_shape(name, entry.meta.input_shape if input_shape is None else input_shape)
-    signature = inspect.signature(entry.obj)
-    accepted = {
-        p.name for p in signature.parameters.values()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
-    unknown = sorted(set(kwargs) - accepted)
-    if unknown:
-        options = ", ".join(sorted(accepted - {"num_classes", "input_shape"})) or "none"
-        raise ConfigError(f"model {name!r} has no option {', '.join(unknown)}; its options: {options}")
-    bound = signature.bind(num_classes=num_classes, input_shape=shape, **kwargs)
-    bound.apply_defaults()
-    import torch
-
-    _check_sizes(name, bound.arguments)
+    check_model_options(name, num_classes, input_shape, **kwargs)
+    entry, bound = _bound_options(name, num_classes, input_shape, kwargs)
     try:
-        # Built on the meta device first (no memory): options from a recipe or a checkpoint
-        # must not make tinykws allocate gigabytes before it can refuse them.
-        with torch.device("meta"):
-            probe = entry.obj(**bound.arguments)
-        params = sum(p.numel() for p in probe.parameters()) + sum(b.numel() for b in probe.buffers())
-        if params > MAX_MODEL_PARAMS:
-            raise ConfigError(f"model {name!r}: options {_plain(kwargs)} give {params:,} parameters "
-                              f"(at most {MAX_MODEL_PARAMS:,})")
         model = entry.obj(**bound.arguments)
-    except (TypeError, ValueError, ZeroDivisionError, OverflowError, RuntimeError, IndexError) as exc:
-        # A value of the wrong type or out of range (dropout 7, a string for a width).
-        detail = " ".join(str(exc).split())[:200]
-        raise ConfigError(f"model {name!r}: invalid options {_plain(kwargs)} ({detail})") from None
+    except _CONSTRUCTION_ERRORS as exc:
+        raise _invalid(name, kwargs, exc) from None
     model.model_name = name
     model.model_kwargs = _plain(dict(bound.arguments))
     return model

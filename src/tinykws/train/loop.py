@@ -299,6 +299,7 @@ def _check_finite_step(loss: torch.Tensor, net: torch.nn.Module, epoch: int, ste
     """Stop a diverged run before it is saved. Checked after the optimiser step so that
     every data-parallel rank stops at the same step (a NaN loss on one rank makes NaN
     weights on all of them through the gradient all-reduce)."""
+    loss = loss.detach()
     with torch.no_grad():
         bad_weights = [name for name, p in net.named_parameters() if not bool(torch.isfinite(p).all())]
     if bad_weights or not bool(torch.isfinite(loss)):
