@@ -54,6 +54,10 @@ def check_model(model: IntModel, source: str) -> None:
                 raise _Bad(f"output {out.name!r} has shape {out.shape}; every dimension must be >= 1")
             operands = [model.tensors[i] if i >= 0 else None for i in op.inputs]
             _CHECKS[op.kind](op, operands, out)
+            if op.kind in _SAME_TYPE and any(t is not None and t.dtype != out.dtype for t in operands[:1]
+                                             + (operands if op.kind == "concatenation" else [])):
+                raise _Bad(f"output {out.name!r} is {out.dtype.name} but its input is "
+                           f"{operands[0].dtype.name}; this operator does not convert types")
             macs += _macs(op, operands, out)
             if macs > MAX_MODEL_MACS:
                 raise _Bad(f"the model needs more than {MAX_MODEL_MACS:,} multiply-accumulates per clip")
@@ -212,6 +216,9 @@ def _concatenation(op: IntOp, tensors: list, out: IntTensor) -> None:
             raise _Bad(f"input {t.shape} does not fit output {out.shape} along axis {axis}")
     _same(out.shape, [sum(t.shape[axis] for t in xs) if k == axis else d for k, d in enumerate(out.shape)])
 
+
+# Operators whose output has the type of their (data) inputs.
+_SAME_TYPE = {"average_pool2d", "max_pool2d", "mean", "reshape", "pad", "concatenation"}
 
 _CHECKS = {
     "conv2d": _conv,

@@ -44,7 +44,8 @@ def save_quantized(qmodel, path: str | os.PathLike, frontend: dict, labels: list
     p = Path(path)
     check_finite(payload["state_dict"], f"{p}: refusing to save")
     with atomic_path(p) as tmp:
-        torch.save(payload, tmp)
+        with open(tmp, "wb") as fh:  # a file object: the archive's inner name is not the temp name
+            torch.save(payload, fh)
     return p
 
 

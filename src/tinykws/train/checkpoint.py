@@ -99,7 +99,8 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
     p = Path(path)
     check_finite(ckpt.state_dict, f"{p}: refusing to save")
     with atomic_path(p) as tmp:
-        torch.save(ckpt.to_payload(), tmp)
+        with open(tmp, "wb") as fh:  # a file object: the archive's inner name is not the temp name
+            torch.save(ckpt.to_payload(), fh)
     return p
 
 
