@@ -22,6 +22,9 @@ class AudioError(TinyKWSError):
         where = f"{self.path}: " if self.path else ""
         super().__init__(f"{where}{problem}")
 
+    def __reduce__(self):  # survives pickling (worker processes send errors back)
+        return type(self), (self.path, self.problem)
+
 
 class ConfigError(TinyKWSError):
     """A malformed recipe, an unknown key, or an invalid setting."""
@@ -52,6 +55,9 @@ class OutputError(TinyKWSError):
         self.path = os.fspath(path)
         self.problem = problem
         super().__init__(f"{self.path}: cannot write ({problem})")
+
+    def __reduce__(self):  # survives pickling (worker processes send errors back)
+        return type(self), (self.path, self.problem)
 
 
 class TrainingDivergedError(TinyKWSError):

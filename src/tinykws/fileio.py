@@ -94,6 +94,18 @@ def recover_folder(folder: str | os.PathLike) -> None:
             _remove(p / name)
 
 
+_RECOVERED: set[str] = set()
+
+
+def _recover_once(folder: Path) -> None:
+    # Once per folder and process: a writer of thousands of files into one folder (a
+    # synthetic corpus) must not list it again for every file.
+    key = os.path.abspath(folder)
+    if key not in _RECOVERED:
+        recover_folder(folder)
+        _RECOVERED.add(key)
+
+
 def _remove(path: Path) -> None:
     try:
         if path.is_dir() and not path.is_symlink():
@@ -113,7 +125,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     p = Path(path)
     _check_target(p)
-    recover_folder(p.parent)
+    _recover_once(p.parent)
     tmp = p.with_name(f".{p.stem}.tmp-{os.getpid()}{p.suffix}")
     try:
         yield tmp
@@ -216,7 +228,7 @@ def _replay_journal(out: Path, journal: Path) -> None:
         if any(os.sep in n or n in ("", ".", "..") for n in names):
             raise ValueError("journal names a path outside its folder")
         _apply(out, doc)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):  # a damaged journal: its temporaries are removed below
         pass
     with contextlib.suppress(OSError):
         journal.unlink()

@@ -162,3 +162,13 @@ def test_evaluate_out_is_replaced_as_a_set(tiny_folder_dataset, tmp_path, capsys
                  "--out", str(out)]) == 0
     assert sorted(tree(out)) == ["confusion.png", "eval.json", "roc.png"]
     assert (out / "roc.png").read_bytes() != b"stale plot of another model"
+
+
+def test_errors_with_a_path_survive_worker_processes():
+    import pickle
+
+    from tinykws.errors import AudioError
+
+    for error in (OutputError("/x/a.wav", "No space left on device"), AudioError("a.wav", "truncated")):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error) and copy.path == error.path
