@@ -44,7 +44,7 @@ def save_quantized(qmodel, path: str | os.PathLike, frontend: dict, labels: list
     p = Path(path)
     check_finite(payload["state_dict"], f"{p}: refusing to save")
     with atomic_path(p) as tmp:
-        with open(tmp, "wb") as fh:  # a file object: the archive's inner name is not the temp name
+        with open(tmp, "wb") as fh:  # a file object: records named "archive/", not after the temp path
             torch.save(payload, fh)
     return p
 

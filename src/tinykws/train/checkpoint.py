@@ -99,7 +99,9 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
     p = Path(path)
     check_finite(ckpt.state_dict, f"{p}: refusing to save")
     with atomic_path(p) as tmp:
-        with open(tmp, "wb") as fh:  # a file object: the archive's inner name is not the temp name
+        # Through a file object: torch names the archive's records after a path, and the
+        # temporary name (with the PID) would make equal checkpoints differ in bytes.
+        with open(tmp, "wb") as fh:
             torch.save(ckpt.to_payload(), fh)
     return p
 
