@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +20,8 @@ from tinykws.errors import ModelFormatError, TrainingDivergedError
 from tinykws.formats.tflite_builder import TFLiteGraphBuilder
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.formats.tflite_writer import write_tflite
-from tinykws.intmodel import intmodel_from_tflite
+from tinykws.export.engines import TFLMEngine
+from tinykws.intmodel import intmodel_from_tflite, run
 from tinykws.isolation import IsolatedObject
 from tinykws.models import build_model
 from tinykws.train.batches import FEATURES, ArraySource, TrainData
@@ -81,6 +83,16 @@ def test_evaluate_refuses_a_malformed_tflite_in_every_runtime(tiny_folder_datase
     refused(["evaluate", model, "--data", tiny_folder_dataset.root, "--runtime", runtime, "--no-progress",
              "--out", out, "--outputs", tmp_path / "o.npy"], model, "scale 0.0")
     assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["zero_scale.tflite"]
+
+
+def test_a_model_that_crashes_tflite_micro_is_an_error_naming_engine_and_signal():
+    # A depthwise graph of fuzz/corpus with one byte changed (found by mutating the corpus):
+    # tinykws' checks accept it and its own runtime runs it, but TFLite Micro segfaults on it.
+    path = Path(__file__).parent / "data" / "tflm_sigsegv.tflite"
+    inputs = np.zeros((2, 4, 4, 2), np.int8)
+    assert run(intmodel_from_tflite(path), inputs).output.shape == (2, 2, 2, 4)
+    with pytest.raises(ModelFormatError, match=r"tflm_sigsegv.tflite: TFLite Micro crashed \(SIGSEGV\)"):
+        TFLMEngine(path).run(inputs)
 
 
 def test_an_engine_crash_names_the_engine_and_the_signal():
