@@ -59,6 +59,12 @@ def test_a_lying_header_is_refused_by_features_without_touching_memory(tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lie.flac"]
 
 
+def test_features_names_every_unreadable_file_at_once(two_bad_clips, tmp_path, refused):
+    root, flac, wav = two_bad_clips
+    refused(["features", root, "--out", tmp_path / "f.npy", "--no-progress"], "2 unreadable audio file(s)", flac, wav)
+    assert not (tmp_path / "f.npy").exists()
+
+
 def test_data_info_lists_every_unreadable_clip(two_bad_clips, capsys):
     root, flac, wav = two_bad_clips
     assert main(["data", "info", str(root), "--json"]) == 0

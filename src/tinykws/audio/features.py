@@ -16,6 +16,7 @@ import numpy as np
 
 from tinykws.audio.frontends.base import Frontend, build_frontend
 from tinykws.audio.io import is_audio_file, load_audio
+from tinykws.audio.scan import UnreadableFile, describe_unreadable
 from tinykws.errors import AudioError, DataError
 from tinykws.fileio import staged_outputs, write_json
 
@@ -102,8 +103,15 @@ def extract_features(
         raise DataError("no input files given")
     length = None if full_length else fe.clip_samples
     rows = []
+    unreadable: list[UnreadableFile] = []
     for path in _progress(files, progress):
-        clip = load_audio(path, sample_rate=fe.sample_rate, length=length)
+        try:
+            clip = load_audio(path, sample_rate=fe.sample_rate, length=length)
+        except AudioError as exc:  # go on, so that every bad file is named at once
+            unreadable.append(UnreadableFile(str(path), exc.problem))
+            continue
+        if unreadable:
+            continue
         feats = fe.compute(clip)
         if rows and feats.shape != rows[0].shape:
             raise AudioError(
@@ -112,6 +120,8 @@ def extract_features(
                 "files of different lengths need the default (fixed clip length), not full length",
             )
         rows.append(feats)
+    if unreadable:
+        raise DataError(describe_unreadable(tuple(unreadable)))
     return FeatureSet(np.stack(rows).astype(np.float32), tuple(str(f) for f in files), fe.to_dict(), fe.provenance())
 
 
