@@ -172,3 +172,14 @@ def test_errors_with_a_path_survive_worker_processes():
     for error in (OutputError("/x/a.wav", "No space left on device"), AudioError("a.wav", "truncated")):
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error) and copy.path == error.path
+
+
+def test_synth_refuses_to_mix_two_corpora_in_one_folder(tmp_path, refused, capsys):
+    out = tmp_path / "corpus"
+    args = ["data", "synth", "--words", "yes", "--per-word", "1", "--unknown-clips", "0", "--engines", "espeak",
+            "--workers", "1", "--noise-seconds", "1", "--out", str(out), "--no-progress"]
+    assert main(args) == 0
+    capsys.readouterr()
+    before = tree(out)
+    refused(args[:-3] + ["--seed", "7", "--out", str(out), "--no-progress"], out, "other options")
+    assert tree(out) == before
