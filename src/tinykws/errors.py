@@ -62,3 +62,8 @@ class OutputError(TinyKWSError):
 
 class TrainingDivergedError(TinyKWSError):
     """A training run whose loss or weights stopped being finite numbers."""
+
+
+class TargetError(TinyKWSError):
+    """A microcontroller build or run that failed: a compile error, a program that does
+    not fit its board, an emulator that crashed, exited with an error or hung."""
