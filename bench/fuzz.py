@@ -3,7 +3,7 @@
     PYTHONPATH=src nice -n 19 python bench/fuzz.py --seconds tflite=900,audio=900,recipe=600,checkpoint=600
 
 Each target runs under atheris (fuzz/run.py) for its time on one core, starting from its
-saved corpus (fuzz/corpus/TARGET plus the inputs of fuzz/crashes/TARGET), with a 5 s
+saved corpus (fuzz/corpus/TARGET, fuzz/found/TARGET and fuzz/crashes/TARGET), with a 5 s
 per-input timeout and a 3 GB memory limit. An exception outside the TinyKWSError family,
 a hang or a crash stops that target and its input is kept in bench/results/fuzz_artifacts/.
 Prints executions, coverage (instrumented edges of tinykws' own code and libFuzzer
@@ -35,9 +35,10 @@ def run_target(name: str, seconds: int, work: Path) -> dict:
     artifacts = RESULTS / "fuzz_artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     seeds = [str(ROOT / "fuzz" / "corpus" / name)]
-    crashes = ROOT / "fuzz" / "crashes" / name
-    if crashes.is_dir() and any(crashes.iterdir()):
-        seeds.append(str(crashes))
+    for kind in ("found", "crashes"):
+        folder = ROOT / "fuzz" / kind / name
+        if folder.is_dir() and any(folder.iterdir()):
+            seeds.append(str(folder))
     cmd = [sys.executable, str(ROOT / "fuzz" / "run.py"), name, str(corpus), *seeds,
            f"-max_total_time={seconds}", "-timeout=5", "-rss_limit_mb=3072", "-print_final_stats=1",
            f"-artifact_prefix={artifacts}/{name}-", "-max_len=65536"]

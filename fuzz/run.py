@@ -1,6 +1,8 @@
+#!/usr/bin/env python3
 """Run one fuzz target under atheris (libFuzzer, coverage of tinykws' own code).
 
     PYTHONPATH=src python fuzz/run.py TARGET [CORPUS_DIR ...] [libFuzzer flags]
+    TINYKWS_FUZZ_TARGET=TARGET PATH=.venv/bin:$PATH fuzz/run.py -merge=1 OUT IN...   (minimise)
 
 e.g. `python fuzz/run.py tflite /tmp/work fuzz/corpus/tflite -max_total_time=600 -timeout=5`.
 Every exception outside the TinyKWSError family, every hang past -timeout and every
@@ -10,6 +12,7 @@ fuzz/crashes/TARGET/ once fixed: the test suite replays it).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,9 +23,13 @@ sys.path.insert(0, str(HERE))
 
 
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
-        sys.exit(__doc__)
-    name = sys.argv.pop(1)
+    # libFuzzer's -merge re-runs this file with the flags only: the target comes from the
+    # environment then.
+    name = os.environ.get("TINYKWS_FUZZ_TARGET")
+    if name is None:
+        if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+            sys.exit(__doc__)
+        name = sys.argv.pop(1)
     with atheris.instrument_imports(include=["tinykws"]):
         import targets
 

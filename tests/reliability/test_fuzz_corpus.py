@@ -1,6 +1,7 @@
-"""Every saved fuzz input (the seed corpus and each input that once crashed a target)
-replayed through its target: each must end in a TinyKWSError or succeed, never in any
-other exception. `make fuzz` (bench/fuzz.py) explores further; this keeps what it found."""
+"""Every saved fuzz input (the seed corpus, the minimised corpus the fuzzer grew from it,
+and each input that once crashed a target) replayed through its target: each must end in
+a TinyKWSError or succeed, never in any other exception. `make fuzz` (bench/fuzz.py)
+explores further; this keeps what it found."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from targets import TARGETS  # noqa: E402
 def _inputs() -> list:
     cases = []
     for name in TARGETS:
-        for kind in ("corpus", "crashes"):
+        for kind in ("corpus", "found", "crashes"):
             folder = FUZZ / kind / name
             if folder.is_dir():
                 cases += [pytest.param(name, f, id=f"{name}/{kind}/{f.name[:40]}") for f in sorted(folder.iterdir())]
