@@ -44,6 +44,13 @@ def test_calibrated_loop_counts_exactly(toolchain, programs, tmp_path, board):
     assert first.stack_bytes.tolist() == [0] * len(ns)  # a naked function touches no stack
 
 
+def test_an_inference_longer_than_the_counter_is_an_error(toolchain, programs, tmp_path):
+    # 2^32 ticks of 40 ns are 671,088,640 instructions of 256 ns: a longer call must not wrap silently.
+    fw = build_firmware(CProject.from_dir(programs / "loop"), M4, tmp_path)
+    with pytest.raises(TargetError, match="more than 2\\^32 counter ticks"):
+        run_harness(fw, _loop_inputs([1000, 336_000_000]), input_bytes=4)
+
+
 def test_icount_agrees_with_the_execution_trace(toolchain, programs, tmp_path):
     # Two independent counts of the same calls: the timer under -icount (harness) and one
     # trace line per executed instruction without -icount (trace), attributed by symbols.

@@ -108,7 +108,7 @@ def test_default_frontend_gives_the_default_input(name):
 
 def test_ds_cnn_is_the_mlperf_reference_size():
     model = build_model("ds_cnn")
-    assert _trainable(model) == 23_756  # DESIGN.md
+    assert _trainable(model) == 23_756  # docs/architecture.md
     folded = build_model("ds_cnn", batch_norm=False)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
     # Folding removes the 9 BN layers' gamma and beta (64 channels each): "22.6 K after folding".

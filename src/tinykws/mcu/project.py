@@ -25,7 +25,8 @@ OPTIONAL_MACROS = ("TKWS_ARENA_BYTES",)
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """One layer of a generated model, in TKWS_LAYER_BEGIN/END index order: its name, op,
+    """One layer of a generated model, in TKWS_LAYER_BEGIN/END index order: its name (the
+    generator's one-line summary of it), op,
     output shape, parameters (weight and bias elements), their constant arrays in flash
     (bytes, with multipliers and shifts), MACs, and arena bytes (the union of the
     activation and scratch bytes that are live while it runs)."""
@@ -151,7 +152,7 @@ def from_codegen(result, intmodel=None) -> ModelProject:
     (the network it was generated from) adds the parameter count of each layer."""
     layers = tuple(
         LayerInfo(
-            name=layer.name, op=layer.kind, output_shape=tuple(layer.output_shape),
+            name=layer.summary, op=layer.kind, output_shape=tuple(layer.output_shape),
             params=_op_params(intmodel, layer.index) if intmodel is not None else 0,
             param_bytes=layer.param_bytes, macs=layer.macs, arena_bytes=_live_bytes(result.plan, layer.index),
         )

@@ -30,8 +30,8 @@ from tinykws.mcu.project import ModelProject, as_model_project
 @dataclass(frozen=True, eq=False)
 class CRunResult:
     """Outputs ((N, output bytes) int8) and instructions per inference ((N,) int64) of a
-    batch, with the stack each inference used (bytes), the firmware, and the wall time (s).
-    Unpacks as (outputs, instructions)."""
+    batch, with the stack each inference used (bytes), the firmware (its files live as long
+    as the QemuModel that built it), and the wall time (s). Unpacks as (outputs, instructions)."""
 
     outputs: np.ndarray
     instructions: np.ndarray

@@ -9,9 +9,9 @@
  * The conversion happens on the host; the firmware only reports ticks.
  *
  * The timer counts down from 0xFFFFFFFF, so elapsed = first - second (mod 2^32). The
- * interrupt status bit records a pass through zero, so an interval longer than 2^32 ticks
- * is reported rather than silently wrapped (the interrupt itself stays disabled in the
- * NVIC and is never taken).
+ * harness restarts it before each measured call; the interrupt status bit then records a
+ * pass through zero, so an interval of 2^32 ticks or more is reported rather than
+ * silently wrapped (the interrupt itself stays disabled in the NVIC and is never taken).
  */
 #ifndef TKWS_COUNTER_H
 #define TKWS_COUNTER_H

@@ -50,7 +50,8 @@ static void note_stack(uintptr_t deepest) {
 void tkws_harness_measure(tkws_invoke_fn fn, const int8_t *input, int8_t *output, tkws_measurement *m) {
   tkws_stack_paint();
   uintptr_t frame = tkws_stack_pointer();
-  (void)tkws_counter_wrapped();
+  /* Restart from 0xFFFFFFFF, so that passing zero means this call took 2^32 ticks or more. */
+  tkws_counter_start();
   m->ticks = timed_call(fn, input, output, &m->status);
   m->wrapped = tkws_counter_wrapped();
   uintptr_t deepest = tkws_stack_deepest();
