@@ -14,6 +14,7 @@ import pytest
 
 from c_cases import compare_c_with_numpy, merge_models, random_records
 from test_intmodel_ops import conv_model, fc_model, mean_model, unary_model
+from tinykws.codegen import generate_project
 from tinykws.formats.tflite_builder import TFLiteGraphBuilder
 from tinykws.formats.tflite_reader import parse_tflite
 from tinykws.intmodel import IntModel, intmodel_from_tflite
@@ -170,9 +171,12 @@ def c_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("c_host_cache")
 
 
-@pytest.mark.parametrize("emulate_dsp", [False, True], ids=["portable", "dsp"])
-@pytest.mark.parametrize("arithmetic", ARITHMETICS)
-def test_every_kernel_bit_exact(arithmetic, emulate_dsp, tmp_path, c_cache):
+@pytest.mark.parametrize("arithmetic, emulate_dsp, block_pixels", [
+    ("tflite_micro", False, 16), ("tflite_micro", True, 16), ("tflite_micro", True, 2),
+    ("litert_ref", False, 16), ("litert_ref", True, 16),
+], ids=["tflite_micro-portable", "tflite_micro-dsp", "tflite_micro-dsp-block2", "litert_ref-portable",
+        "litert_ref-dsp"])
+def test_every_kernel_bit_exact(arithmetic, emulate_dsp, block_pixels, tmp_path, c_cache):
     imported = {n: intmodel_from_tflite(parse_tflite(CASES[n], f"{n}.tflite"), arithmetic) for n in CASES}
     imported.update(variants(imported))
     names = list(imported)
@@ -180,7 +184,9 @@ def test_every_kernel_bit_exact(arithmetic, emulate_dsp, tmp_path, c_cache):
     merged = merge_models(models)
     records = random_records(merged, 6, seed=1)
     records[0], records[1] = -128, 127  # saturated inputs
-    result = compare_c_with_numpy(models, tmp_path / "c", c_cache, records=records, emulate_dsp=emulate_dsp)
+    project = generate_project(merged, tmp_path / "c", block_pixels=block_pixels)
+    result = compare_c_with_numpy(models, tmp_path / "c", c_cache, records=records, emulate_dsp=emulate_dsp,
+                                  project=project)
     assert result.differing(names) == []
 
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinykws.codegen.cformat import c_array, c_struct
-from tinykws.errors import UnsupportedOpError
+from tinykws.errors import ConfigError, UnsupportedOpError
 from tinykws.intmodel.graph import IntModel, IntOp, IntTensor
 from tinykws.intmodel.memory import is_pointwise
 
-DSP_BLOCK_PIXELS = 16  # output pixels per block of the DSP conv2d path (tkws_conv.c)
+DSP_BLOCK_PIXELS = 16  # default output pixels per block of the DSP conv2d path (tkws_conv.c)
 DSP_GROUP = 4  # output channels per register block of the DSP conv2d path
 DSP_CHANNEL_RECORD = 16  # bytes of one channel_t in tkws_conv.c
 DSP_PLANES = 4  # channel planes the DSP depthwise path copies at once (tkws_depthwise.c)
@@ -45,9 +45,10 @@ class KernelCall:
 class _Op:
     """Helpers shared by the lowering of one op."""
 
-    def __init__(self, model: IntModel, index: int):
+    def __init__(self, model: IntModel, index: int, block_pixels: int):
         self.model = model
         self.index = index
+        self.block_pixels = block_pixels
         self.op: IntOp = model.ops[index]
         self.prefix = f"op{index}"
         self.arrays: list[str] = []
@@ -135,7 +136,7 @@ def _conv(lower: _Op) -> KernelCall:
         bias = lower.array("bias", "int32_t", b.data)
     multipliers, shifts = _requant_arrays(lower, p.multipliers, p.shifts)
     pixels = batch * g.out_h * g.out_w
-    block = min(DSP_BLOCK_PIXELS, pixels + (pixels & 1))
+    block = min(lower.block_pixels, pixels + (pixels & 1))
     fast = _fast_requant(op, w.data, lower.tensor(2).data if bias != "NULL" else None, depthwise)
     fields = [("batch", batch), ("in_h", in_h), ("in_w", in_w), ("in_c", in_c), ("out_h", g.out_h),
               ("out_w", g.out_w), ("out_c", out_c), ("filter_h", g.filter_h), ("filter_w", g.filter_w),
@@ -342,9 +343,15 @@ _LOWER = {
 }
 
 
-def lower_op(model: IntModel, index: int) -> KernelCall:
-    """Op `index` of `model` as a kernel call (UnsupportedOpError when C cannot run it)."""
-    lower = _Op(model, index)
+def lower_op(model: IntModel, index: int, block_pixels: int = DSP_BLOCK_PIXELS) -> KernelCall:
+    """Op `index` of `model` as a kernel call (UnsupportedOpError when C cannot run it).
+
+    `block_pixels` (even, >= 2): output pixels the DSP conv2d path prepares at once; more
+    pixels widen each channel group's weights fewer times (fewer instructions) for
+    (block_pixels x depth x 2) bytes more scratch."""
+    if block_pixels < 2 or block_pixels % 2:
+        raise ConfigError(f"DSP block pixels must be even and at least 2, got {block_pixels}")
+    lower = _Op(model, index, block_pixels)
     handler = _LOWER.get(lower.op.kind)
     if handler is None:
         raise lower.fail("no C kernel for this operator")
