@@ -30,8 +30,9 @@ def test_ds_cnn_arena_is_one_activation_plus_scratch(ds_cnn):
     scratch = kernel_scratch(ds_cnn)
     plan = plan_memory(ds_cnn, scratch)
     activation = 25 * 5 * 64
-    # every layer after the first runs in place: one activation and the largest kernel scratch
-    assert plan.arena_bytes <= activation + max(scratch.values()) + plan.alignment - 1
+    # every layer after the first runs in place: one activation, the largest kernel scratch
+    # and the 46 B of the input that stick out of the first conv's output (below)
+    assert plan.arena_bytes <= activation + max(scratch.values()) + 48
     # without scratch the 490 B input starts inside the first conv's output (mostly in its tail)
     bare = plan_memory(ds_cnn)
     first = bare.offset(ds_cnn.ops[0].outputs[0])

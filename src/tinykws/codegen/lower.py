@@ -23,6 +23,8 @@ DSP_CHANNEL_RECORD = 16  # bytes of one channel_t in tkws_conv.c
 DSP_PLANES = 4  # channel planes the DSP depthwise path copies at once (tkws_depthwise.c)
 INT16 = 2
 FAST_REQUANT = "TKWS_FAST_REQUANT"
+PREPAD = "TKWS_PREPAD"
+PREPAD_LIMIT = 2048  # bytes: inputs up to this size (widened, padded) are copied whole before a conv2d
 ROUNDING = {"double": "TKWS_ROUND_DOUBLE", "single": "TKWS_ROUND_SINGLE"}
 
 
@@ -138,11 +140,13 @@ def _conv(lower: _Op) -> KernelCall:
     pixels = batch * g.out_h * g.out_w
     block = min(lower.block_pixels, pixels + (pixels & 1))
     fast = _fast_requant(op, w.data, lower.tensor(2).data if bias != "NULL" else None, depthwise)
+    padded = _padded_bytes(g, in_c) if op.kind == "conv2d" and not is_pointwise(g) else None
+    flags = " | ".join(f for f, on in ((FAST_REQUANT, fast), (PREPAD, padded is not None)) if on) or 0
     fields = [("batch", batch), ("in_h", in_h), ("in_w", in_w), ("in_c", in_c), ("out_h", g.out_h),
               ("out_w", g.out_w), ("out_c", out_c), ("filter_h", g.filter_h), ("filter_w", g.filter_w),
               ("stride_h", g.stride_h), ("stride_w", g.stride_w), ("dilation_h", g.dilation_h),
               ("dilation_w", g.dilation_w), ("pad_top", g.pad_top), ("pad_left", g.pad_left),
-              ("depth_multiplier", p.depth_multiplier), ("block", block), ("flags", FAST_REQUANT if fast else 0),
+              ("depth_multiplier", p.depth_multiplier), ("block", block), ("flags", flags),
               ("input_offset", p.input_offset),
               ("output_offset", p.output_offset), ("act_min", p.act_min), ("act_max", p.act_max),
               ("rounding", ROUNDING[op.rounding]), ("weights", weights), ("bias", bias),
@@ -159,8 +163,17 @@ def _conv(lower: _Op) -> KernelCall:
     depth = g.filter_h * g.filter_w * in_c
     macs = pixels * out_c * depth
     function = "tkws_conv2d_1x1" if is_pointwise(g) else "tkws_conv2d"
-    return lower.call(function, "tkws_conv_params_t", fields, args, summary, scratch=conv_scratch(depth, block),
-                      macs=macs)
+    return lower.call(function, "tkws_conv_params_t", fields, args, summary,
+                      scratch=conv_scratch(depth, block) + (padded or 0), macs=macs)
+
+
+def _padded_bytes(g, in_c: int) -> int | None:
+    """Bytes of the widened, padded input the DSP conv2d path copies windows from
+    (TKWS_PREPAD), or None when that is more than PREPAD_LIMIT."""
+    rows = (g.out_h - 1) * g.stride_h + (g.filter_h - 1) * g.dilation_h + 1
+    columns = (g.out_w - 1) * g.stride_w + (g.filter_w - 1) * g.dilation_w + 1
+    size = rows * columns * in_c * INT16
+    return size if size <= PREPAD_LIMIT else None
 
 
 def conv_scratch(depth: int, block: int) -> int:

@@ -13,7 +13,9 @@
  * into scratch as int16 pairs, two pixels interleaved word by word; for each group of four
  * output channels their weights are widened the same way (four channels interleaved), and
  * each pixel pair x channel group is a 2x4 block of SMLADs (one load per two SMLADs).
- * Scratch: (block + 4) * kp int16 values + 4 channel records, kp = depth rounded up to 4.
+ * Scratch: (block + 4) * kp int16 values + 4 channel records, kp = depth rounded up to 4;
+ * with TKWS_PREPAD (small inputs) also the whole padded input, widened, so that windows
+ * are copied without bounds checks.
  */
 #include <string.h>
 
@@ -99,6 +101,7 @@ typedef struct {
     uint32_t *pairs;    /* block / 2 pixel pairs of kp words each */
     uint32_t *group;    /* GROUP channels x kp / 2 words, interleaved */
     channel_t *channel; /* GROUP records */
+    int16_t *padded;    /* TKWS_PREPAD: the padded input, plane_h x plane_w x in_c */
     int kp;             /* depth rounded up to a multiple of 4 */
 } layout_t;
 
@@ -109,7 +112,41 @@ static layout_t layout(const tkws_conv_params_t *p, int depth, int16_t *scratch)
     l.pairs = (uint32_t *)(void *)scratch;
     l.group = l.pairs + (int32_t)p->block * l.kp / 2;
     l.channel = (channel_t *)(void *)(l.group + GROUP * l.kp / 2);
+    l.padded = (int16_t *)(void *)(l.channel + GROUP);
     return l;
+}
+
+/* Rows and columns of the input every window of the output touches, padding included. */
+static int plane_rows(const tkws_conv_params_t *p)
+{
+    return (p->out_h - 1) * p->stride_h + (p->filter_h - 1) * p->dilation_h + 1;
+}
+
+static int plane_columns(const tkws_conv_params_t *p)
+{
+    return (p->out_w - 1) * p->stride_w + (p->filter_w - 1) * p->dilation_w + 1;
+}
+
+/* TKWS_PREPAD: one batch item's input, widened, with its padding as 0, so that the windows
+ * are copied without bounds checks. */
+static void pad_input(const tkws_conv_params_t *p, const int8_t *in, int16_t *padded)
+{
+    const int rows = plane_rows(p), columns = plane_columns(p), in_c = p->in_c;
+    int r, x;
+    memset(padded, 0, (size_t)rows * columns * in_c * sizeof(int16_t));
+    for (r = 0; r < rows; ++r) {
+        const int iy = r - p->pad_top;
+        if (iy < 0 || iy >= p->in_h) {
+            continue;
+        }
+        for (x = 0; x < p->in_w; ++x) {
+            const int col = x + p->pad_left;
+            if (col < columns) {
+                tkws_widen(in + ((int32_t)iy * p->in_w + x) * in_c, padded + ((int32_t)r * columns + col) * in_c, in_c,
+                           p->input_offset);
+            }
+        }
+    }
 }
 
 /* Value k of a row widened into an interleaved buffer of `ways` rows, row `slot`: word
@@ -166,6 +203,37 @@ static void im2col(const tkws_conv_params_t *p, const int8_t *in, int oy, int ox
     }
 }
 
+/* The window of output pixel (oy, ox) from the padded input into a pixel pair. A window
+ * row of filter_w * in_c values (a multiple of 4, dilation_w 1) is copied four values at a
+ * time: (x0, x1), (x2, x3) become (x0, x2), (x1, x3). */
+static void im2col_padded(const tkws_conv_params_t *p, const int16_t *padded, int oy, int ox, uint32_t *pair,
+                          int slot)
+{
+    const int in_c = p->in_c, row = p->filter_w * in_c, rows = p->filter_h;
+    const int32_t row_step = (int32_t)p->dilation_h * plane_columns(p) * in_c;
+    const int16_t *src = padded + ((int32_t)oy * p->stride_h * plane_columns(p) + ox * p->stride_w) * in_c;
+    int ky, kx, c, g;
+    if (p->dilation_w == 1 && (row & 3) == 0) {
+        uint32_t *dst = pair + slot;
+        for (ky = 0; ky < rows; ++ky, src += row_step) {
+            for (g = 0; g < row; g += 4) {
+                const uint32_t x01 = tkws_load32(src + g), x23 = tkws_load32(src + g + 2);
+                dst[0] = (x01 & 0xFFFFu) | (x23 << 16);
+                dst[2] = (x01 >> 16) | (x23 & 0xFFFF0000u);
+                dst += 4;
+            }
+        }
+        return;
+    }
+    for (ky = 0; ky < rows; ++ky, src += row_step) {
+        for (kx = 0; kx < p->filter_w; ++kx) {
+            for (c = 0; c < in_c; ++c) {
+                put(pair, 2, slot, ky * row + kx * in_c + c, src[kx * p->dilation_w * in_c + c]);
+            }
+        }
+    }
+}
+
 /* Weights and requantization of output channels [c0, c0 + GROUP) (zeros past out_c). */
 static void prepare_group(const tkws_conv_params_t *p, const layout_t *l, int depth, int c0)
 {
@@ -212,29 +280,46 @@ static void prepare_group(const tkws_conv_params_t *p, const layout_t *l, int de
     }
 }
 
-/* acc[i] (pixel A) and acc[4 + i] (pixel B) += the two pixels times the four channels,
- * over `words` words (a multiple of 2). */
-#define TKWS_STEP_2X4(x, w)                  \
-    do {                                     \
+/* One word step of a 2x4 block: pixel words x[0] (A) and x[1] (B) times the four channels'
+ * words w[0..3], into a0..a3 (pixel A) and b0..b3 (pixel B). */
+#define TKWS_STEP_2X4(x, w)                        \
+    do {                                           \
         const uint32_t xa_ = (x)[0], xb_ = (x)[1]; \
-        uint32_t w_ = (w)[0];                \
-        a0 = tkws_smlad(xa_, w_, a0);        \
-        b0 = tkws_smlad(xb_, w_, b0);        \
-        w_ = (w)[1];                         \
-        a1 = tkws_smlad(xa_, w_, a1);        \
-        b1 = tkws_smlad(xb_, w_, b1);        \
-        w_ = (w)[2];                         \
-        a2 = tkws_smlad(xa_, w_, a2);        \
-        b2 = tkws_smlad(xb_, w_, b2);        \
-        w_ = (w)[3];                         \
-        a3 = tkws_smlad(xa_, w_, a3);        \
-        b3 = tkws_smlad(xb_, w_, b3);        \
+        uint32_t w_ = (w)[0];                      \
+        a0 = tkws_smlad(xa_, w_, a0);              \
+        b0 = tkws_smlad(xb_, w_, b0);              \
+        w_ = (w)[1];                               \
+        a1 = tkws_smlad(xa_, w_, a1);              \
+        b1 = tkws_smlad(xb_, w_, b1);              \
+        w_ = (w)[2];                               \
+        a2 = tkws_smlad(xa_, w_, a2);              \
+        b2 = tkws_smlad(xb_, w_, b2);              \
+        w_ = (w)[3];                               \
+        a3 = tkws_smlad(xa_, w_, a3);              \
+        b3 = tkws_smlad(xb_, w_, b3);              \
     } while (0)
 
-TKWS_ALWAYS_INLINE void dot_2x4(const uint32_t *pair, const uint32_t *group, int words, int32_t *acc)
+/* Outputs of channel i of the group for pixels a and b (b only when `two`). */
+#define TKWS_STORE_FAST(i, acc_a, acc_b)                                                            \
+    do {                                                                                            \
+        const int32_t m_ = channel[i].multiplier, o_ = channel[i].offset;                           \
+        const int r_ = (int)channel[i].shift;                                                       \
+        const int8_t va_ = tkws_clamp_as(tkws_requant_fast(acc_a, m_, o_, r_), mode, lo, hi);        \
+        const int8_t vb_ = tkws_clamp_as(tkws_requant_fast(acc_b, m_, o_, r_), mode, lo, hi);        \
+        a[i] = va_;                                                                                 \
+        if (two) {                                                                                  \
+            a[out_c + (i)] = vb_;                                                                   \
+        }                                                                                           \
+    } while (0)
+
+/* One 2x4 block: pixel pair `pair` (words words each) times the prepared channel group,
+ * stored at a (and a + out_c when `two`); `n` channels of the group are real. The
+ * accumulators stay in registers from the bias to the requantization. */
+TKWS_ALWAYS_INLINE void block_2x4(const uint32_t *pair, const uint32_t *group, const channel_t *channel, int words,
+                                  int8_t *a, int out_c, int n, int two, int mode, int32_t lo, int32_t hi)
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    int32_t b0 = acc[4], b1 = acc[5], b2 = acc[6], b3 = acc[7];
+    int32_t a0 = channel[0].bias, a1 = channel[1].bias, a2 = channel[2].bias, a3 = channel[3].bias;
+    int32_t b0 = a0, b1 = a1, b2 = a2, b3 = a3;
     const uint32_t *end = pair + 2 * words;
     if (words & 2) {
         TKWS_STEP_2X4(pair, group);
@@ -250,49 +335,15 @@ TKWS_ALWAYS_INLINE void dot_2x4(const uint32_t *pair, const uint32_t *group, int
         pair += 8;
         group += 16;
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    acc[4] = b0;
-    acc[5] = b1;
-    acc[6] = b2;
-    acc[7] = b3;
-}
-
-/* Outputs of channel i of the group for pixels a and b (b only when `two`). */
-#define TKWS_STORE_FAST(i)                                                                           \
-    do {                                                                                             \
-        const int32_t m_ = channel[i].multiplier, o_ = channel[i].offset;                            \
-        const int r_ = (int)channel[i].shift;                                                        \
-        const int8_t va_ = tkws_clamp_as(tkws_requant_fast(acc[i], m_, o_, r_), mode, lo, hi);         \
-        const int8_t vb_ = tkws_clamp_as(tkws_requant_fast(acc[GROUP + (i)], m_, o_, r_), mode, lo, hi); \
-        a[i] = va_;                                                                                  \
-        if (two) {                                                                                   \
-            a[out_c + (i)] = vb_;                                                                    \
-        }                                                                                            \
-    } while (0)
-
-/* One 2x4 block: pixel pair `pair` times the prepared channel group, stored at a (and
- * a + out_c when `two`); `n` channels of the group are real. */
-TKWS_ALWAYS_INLINE void block_2x4(const uint32_t *pair, const uint32_t *group, const channel_t *channel, int words,
-                                  int8_t *a, int out_c, int n, int two, int mode, int32_t lo, int32_t hi)
-{
-    int32_t acc[2 * GROUP];
-    acc[0] = acc[4] = channel[0].bias;
-    acc[1] = acc[5] = channel[1].bias;
-    acc[2] = acc[6] = channel[2].bias;
-    acc[3] = acc[7] = channel[3].bias;
-    dot_2x4(pair, group, words, acc);
-    TKWS_STORE_FAST(0);
+    TKWS_STORE_FAST(0, a0, b0);
     if (n == GROUP) {
-        TKWS_STORE_FAST(1);
-        TKWS_STORE_FAST(2);
-        TKWS_STORE_FAST(3);
+        TKWS_STORE_FAST(1, a1, b1);
+        TKWS_STORE_FAST(2, a2, b2);
+        TKWS_STORE_FAST(3, a3, b3);
     } else if (n > 1) {
-        TKWS_STORE_FAST(1);
+        TKWS_STORE_FAST(1, a1, b1);
         if (n > 2) {
-            TKWS_STORE_FAST(2);
+            TKWS_STORE_FAST(2, a2, b2);
         }
     }
 }
@@ -324,6 +375,26 @@ TKWS_ALWAYS_INLINE void block_channels_fast(const tkws_conv_params_t *p, const l
     }
 }
 
+/* acc[i] (pixel A) and acc[GROUP + i] (pixel B): bias plus the 2x4 block's sums. */
+static void dot_2x4_generic(const uint32_t *pair, const uint32_t *group, const channel_t *channel, int words,
+                            int32_t *acc)
+{
+    int32_t a0 = channel[0].bias, a1 = channel[1].bias, a2 = channel[2].bias, a3 = channel[3].bias;
+    int32_t b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+    int k;
+    for (k = 0; k < words; ++k) {
+        TKWS_STEP_2X4(pair + 2 * k, group + GROUP * k);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    acc[4] = b0;
+    acc[5] = b1;
+    acc[6] = b2;
+    acc[7] = b3;
+}
+
 /* The same with TFLite's requantization (any multiplier, shift and rounding). */
 static void block_channels_generic(const tkws_conv_params_t *p, const layout_t *l, int depth, int pixels, int8_t *out)
 {
@@ -336,10 +407,7 @@ static void block_channels_generic(const tkws_conv_params_t *p, const layout_t *
         for (q = 0; q < pixels; q += 2) {
             int32_t acc[2 * GROUP];
             int8_t *a = out + (int32_t)q * out_c + c0;
-            for (i = 0; i < GROUP; ++i) {
-                acc[i] = acc[GROUP + i] = l->channel[i].bias;
-            }
-            dot_2x4(l->pairs + (int32_t)(q / 2) * l->kp, l->group, words, acc);
+            dot_2x4_generic(l->pairs + (int32_t)(q / 2) * l->kp, l->group, l->channel, words, acc);
             for (i = 0; i < n; ++i) {
                 const channel_t ch = l->channel[i];
                 a[i] = tkws_requant(acc[i], ch.multiplier, ch.shift, rounding, zp, lo, hi);
@@ -380,12 +448,23 @@ void tkws_conv2d(const tkws_conv_params_t *p, const int8_t *input, int8_t *outpu
     for (b = 0; b < p->batch; ++b) {
         const int8_t *in = input + (int32_t)b * p->in_h * p->in_w * p->in_c;
         int8_t *out = output + (int32_t)b * pixels * p->out_c;
+        const int prepad = p->flags & TKWS_PREPAD;
+        if (prepad) { /* the whole input is read before any output is written */
+            pad_input(p, in, l.padded);
+        }
         for (q0 = 0; q0 < pixels; q0 += p->block) {
             const int n = pixels - q0 < p->block ? (int)(pixels - q0) : p->block;
-            memset(l.pairs, 0, (size_t)((n + 1) / 2) * l.kp * 2 * sizeof(int16_t));
+            if (!prepad || (n & 1) || (depth & 3)) { /* values the copies below leave out are 0 */
+                memset(l.pairs, 0, (size_t)((n + 1) / 2) * l.kp * 2 * sizeof(int16_t));
+            }
             for (i = 0; i < n; ++i) {
                 const int32_t q = q0 + i;
-                im2col(p, in, (int)(q / p->out_w), (int)(q % p->out_w), l.pairs + (i / 2) * l.kp, i & 1);
+                uint32_t *pair = l.pairs + (i / 2) * l.kp;
+                if (prepad) {
+                    im2col_padded(p, l.padded, (int)(q / p->out_w), (int)(q % p->out_w), pair, i & 1);
+                } else {
+                    im2col(p, in, (int)(q / p->out_w), (int)(q % p->out_w), pair, i & 1);
+                }
             }
             block_channels(p, &l, depth, n, out + q0 * p->out_c);
         }
