@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinykws.codegen.cformat import c_array, c_struct
+from tinykws.codegen.cformat import c_array, c_struct, short_name
 from tinykws.errors import ConfigError, UnsupportedOpError
 from tinykws.intmodel.graph import IntModel, IntOp, IntTensor
 from tinykws.intmodel.memory import is_pointwise
@@ -85,7 +85,7 @@ class _Op:
             return ("tensor", index)
         if np.dtype(t.dtype) != np.int8:
             raise self.fail(f"constant input {t.name!r} is {np.dtype(t.dtype).name}, not int8")
-        return ("const", self.array(f"input{position}", "int8_t", t.data, comment=f"constant {t.name}"))
+        return ("const", self.array(f"input{position}", "int8_t", t.data, comment=f"constant {short_name(t.name)}"))
 
     def call(self, function: str, ctype: str, fields: list[tuple[str, object]], args: tuple, summary: str,
              scratch: int = 0, macs: int = 0) -> KernelCall:
@@ -129,7 +129,7 @@ def _conv(lower: _Op) -> KernelCall:
     batch, in_h, in_w, in_c = x.shape
     depthwise = op.kind == "depthwise_conv2d"
     out_c = out.shape[3]
-    weights = lower.array("weights", "int8_t", w.data, comment=f"weights {w.shape} {w.name}")
+    weights = lower.array("weights", "int8_t", w.data, comment=f"weights {w.shape}: {short_name(w.name)}")
     bias = "NULL"
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         b = lower.tensor(2)
@@ -225,7 +225,7 @@ def _fully_connected(lower: _Op) -> KernelCall:
         raise lower.fail("needs constant int8 weights (out, in)")
     out_c, in_c = w.shape
     rows = math.prod(x.shape) // in_c
-    weights = lower.array("weights", "int8_t", w.data, comment=f"weights {w.shape} {w.name}")
+    weights = lower.array("weights", "int8_t", w.data, comment=f"weights {w.shape}: {short_name(w.name)}")
     bias = "NULL"
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         bias = lower.array("bias", "int32_t", lower.tensor(2).data)
