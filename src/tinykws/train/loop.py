@@ -40,6 +40,7 @@ from tinykws.train.config import RunConfig
 from tinykws.train.distill import Teacher, distillation_kl, load_teacher
 from tinykws.train.recipe import save_config
 from tinykws.train.schedules import lr_at
+from tinykws.train.specaugment import batch_rng, spec_augment
 from tinykws.train.setup import (
     build_optimizer,
     build_run_model,
@@ -265,7 +266,8 @@ def _train_one_epoch(cfg, data, net, optimizer, fe_module, teacher, weights, epo
             group["lr"] = lr
         x = to_model_input(clips, data.kind, fe_module).contiguous(memory_format=torch.channels_last)
         targets = torch.from_numpy(targets_np)
-        logits = net(x)
+        x_student = spec_augment(x, cfg.data.augment.specaugment, batch_rng(tc.seed, epoch, b))
+        logits = net(x_student)
         per_clip = per_clip_loss(logits, targets, tc.label_smoothing, weights)
         if teacher is not None:
             soft = distillation_kl(logits, teacher.logits(_teacher_input(teacher, clips, x, data.kind)),

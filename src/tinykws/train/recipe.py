@@ -28,6 +28,11 @@ def config_from_dict(data: Mapping[str, Any], where: str = "recipe") -> RunConfi
     return cfg
 
 
+def _resolved(path: str, base: Path) -> str:
+    p = Path(os.path.expanduser(path))
+    return str(p if p.is_absolute() else (base / p).resolve())
+
+
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     section = data.get("data")
     if not isinstance(section, dict):
@@ -38,8 +43,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
             continue
         for item in items:
             if isinstance(item, dict) and isinstance(item.get("path"), str):
-                p = Path(os.path.expanduser(item["path"]))
-                item["path"] = str(p if p.is_absolute() else (base / p).resolve())
+                item["path"] = _resolved(item["path"], base)
+            if isinstance(item, dict) and isinstance(item.get("noise"), list):
+                item["noise"] = [_resolved(n, base) if isinstance(n, str) else n for n in item["noise"]]
     cache_dir = section.get("cache_dir")
     if isinstance(cache_dir, str) and cache_dir:
         p = Path(os.path.expanduser(cache_dir))
