@@ -214,19 +214,29 @@ class TrainConfig:
 class DistillConfig:
     """Knowledge distillation from a teacher ("" = off): a tinykws checkpoint (.pt) or a
     float .tflite (imported into zoo model `tflite_model`, fed by `tflite_frontend`, default
-    that model's front-end). Loss = (1 - alpha) * CE + alpha * T^2 * KL(teacher_T || student_T)."""
+    that model's front-end). Loss = (1 - alpha) * CE + alpha * T^2 * KL(teacher_T || student_T).
+
+    Teacher-only inputs (waveform training): `mix_share` of each batch is replaced by
+    mixtures of two of its clips and `crop_share` by cut-off parts of its clips; these have
+    no label, and only the teacher's view of them is learnt (loss alpha * T^2 * KL)."""
 
     teacher: str = ""
     tflite_model: str = "ds_cnn"
     tflite_frontend: str = ""
     alpha: float = 0.5
     temperature: float = 4.0
+    mix_share: float = 0.0
+    crop_share: float = 0.0
 
     def validate(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:
             raise ConfigError(f"distill.alpha must be in [0, 1], got {self.alpha}")
         if not self.temperature > 0:
             raise ConfigError(f"distill.temperature must be > 0, got {self.temperature}")
+        if not (0.0 <= self.mix_share and 0.0 <= self.crop_share and self.mix_share + self.crop_share <= 1.0):
+            raise ConfigError("distill.mix_share and distill.crop_share must be >= 0 and sum to at most 1")
+        if (self.mix_share or self.crop_share) and not self.teacher:
+            raise ConfigError("distill.mix_share / crop_share need a distill.teacher")
 
     @property
     def enabled(self) -> bool:
