@@ -7,8 +7,9 @@ import pytest
 from scipy.signal import sosfreqz
 
 from tinykws.audio.augment import AugmentConfig, augment_clip
-from tinykws.audio.perturb import EqParams, apply_eq, change_speed, eq_sos, mix_at_snr, random_eq
-from tinykws.audio.rir import rir_bank
+from tinykws.audio.perturb import (EqParams, apply_eq, change_speed, channel_bank, eq_sos, mix_at_snr, random_eq,
+                                   through_channel)
+from tinykws.audio.rir import reverberate, rir_bank
 
 RATE = 16_000
 
@@ -76,19 +77,19 @@ def test_mix_at_snr_sets_the_ratio():
 def test_channel_augmentation_is_reproducible_and_changes_the_clip():
     clip = _tone(300.0) * np.hanning(RATE).astype(np.float32)
     noises = [np.random.default_rng(2).standard_normal(3 * RATE).astype(np.float32) * 0.1]
-    rirs = rir_bank(4, seed=0, length_s=0.2)
+    bank = channel_bank(rir_bank(4, seed=0, length_s=0.2), 4, seed=0)
     cfg = AugmentConfig(background_frequency=1.0, speed_range=(0.9, 1.1), reverb_probability=1.0,
                         eq_probability=1.0, snr_db_range=(5.0, 5.0))
     assert cfg.channel and not AugmentConfig().channel
-    a = augment_clip(clip, noises, cfg, np.random.default_rng(7), rirs)
-    b = augment_clip(clip, noises, cfg, np.random.default_rng(7), rirs)
-    c = augment_clip(clip, noises, cfg, np.random.default_rng(8), rirs)
+    a = augment_clip(clip, noises, cfg, np.random.default_rng(7), bank)
+    b = augment_clip(clip, noises, cfg, np.random.default_rng(7), bank)
+    c = augment_clip(clip, noises, cfg, np.random.default_rng(8), bank)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert a.shape == clip.shape and a.dtype == np.float32 and np.abs(a).max() <= 1.0
     # At 5 dB SNR the noise is about half as loud as the speech.
     assert 0.3 < np.sqrt(np.mean((a - augment_clip(clip, noises, AugmentConfig(
         background_frequency=0.0, speed_range=(0.9, 1.1), reverb_probability=1.0, eq_probability=1.0,
-        snr_db_range=(5.0, 5.0)), np.random.default_rng(7), rirs)) ** 2)) / np.sqrt(np.mean(a**2)) < 1.0
+        snr_db_range=(5.0, 5.0)), np.random.default_rng(7), bank)) ** 2)) / np.sqrt(np.mean(a**2)) < 1.0
 
 
 def test_reference_draws_are_unchanged_when_channel_options_are_on():
@@ -98,3 +99,18 @@ def test_reference_draws_are_unchanged_when_channel_options_are_on():
     ref = augment_clip(clip, noises, AugmentConfig(), np.random.default_rng(11))
     same = augment_clip(clip, noises, AugmentConfig(speed_range=(1.0, 1.0)), np.random.default_rng(11))
     assert np.allclose(ref, same, atol=1e-6)
+
+
+def test_the_bank_applies_rooms_and_colourings_as_the_direct_filters_do():
+    rng = np.random.default_rng(4)
+    clip = (rng.standard_normal(RATE) * np.hanning(RATE)).astype(np.float32) * 0.3
+    rirs = rir_bank(2, seed=1, length_s=0.25)
+    bank = channel_bank(rirs, 3, seed=9)
+    assert bank.rooms.shape[0] == 2 and bank.colourings.shape[0] == 3 and bank.size >= RATE + len(rirs[0]) - 1
+    np.testing.assert_allclose(through_channel(clip, bank, 1, -1), reverberate(clip, rirs[1]), atol=2e-5)
+    # The colourings are random_eq draws from the bank's own generator, in order.
+    eq_rng = np.random.default_rng([9, 0xE9])
+    random_eq(eq_rng)
+    second = random_eq(eq_rng)
+    np.testing.assert_allclose(through_channel(clip, bank, -1, 1), apply_eq(clip, second), atol=2e-3)
+    assert np.array_equal(through_channel(clip, bank, -1, -1), clip)

@@ -11,9 +11,12 @@ have the same length.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tinykws.audio.perturb import ChannelBank
 
 DEFAULT_SAMPLE_RATE = 16_000
 
@@ -69,8 +72,8 @@ class AugmentConfig:
 
     The channel options (all off by default) act on the speech before the noise is added:
     `speed_range` (factors; the clip is resampled, > 1 faster and higher), `reverb_probability`
-    (convolve with one of the `rirs` given to `augment_clip`), `eq_probability` (random
-    microphone colouring, `perturb.random_eq`). `snr_db_range`, when set, replaces the
+    (through one of the rooms of the `bank` given to `augment_clip`), `eq_probability` (one
+    of its microphone colourings, `perturb.random_eq`). `snr_db_range`, when set, replaces the
     volume rule: the noise is scaled to a signal-to-noise ratio uniform in that range (dB).
     """
 
@@ -100,7 +103,7 @@ def augment_clip(
     noises: list[np.ndarray],
     config: AugmentConfig,
     rng: np.random.Generator,
-    rirs: Sequence[np.ndarray] = (),
+    bank: "ChannelBank | None" = None,
 ) -> np.ndarray:
     """Time shift, then (with probability `background_frequency`) add a random stretch of
     a random noise recording at a gain uniform in [0, background_volume].
@@ -114,7 +117,7 @@ def augment_clip(
     if config.channel:
         from tinykws.audio.perturb import channel_augment
 
-        return channel_augment(clip, draws, config, rng, rirs)
+        return channel_augment(clip, draws, config, rng, bank)
     out = time_shift(clip, draws.shift)
     if draws.use_noise and draws.segment is not None:
         out = mix_noise(out, draws.segment, draws.volume)

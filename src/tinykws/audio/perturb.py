@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from tinykws.audio.augment import AugmentConfig, ReferenceDraws, mix_noise, time_shift
-from tinykws.audio.io import resample
+import soxr
 
 # Random microphone colouring: a high-pass (small capsules, wind filters), a low-pass
 # (codecs, cheap microphones) and two resonances or dips (housings, rooms close to the mic).
@@ -32,7 +32,9 @@ def change_speed(clip: np.ndarray, factor: float, sample_rate: int = 16_000) -> 
     n = clip.shape[-1]
     if abs(factor - 1.0) < 1e-6 or n == 0:
         return clip
-    y = resample(clip, sample_rate, int(round(sample_rate / factor)))
+    # soxr's quick (cubic) quality: a third of the high-quality cost; its small aliasing
+    # is far below the noise that augmentation adds anyway.
+    y = soxr.resample(clip, sample_rate, int(round(sample_rate / factor)), quality="QQ").astype(np.float32)
     out = np.zeros(n, np.float32)
     if y.size >= n:
         start = (y.size - n) // 2
@@ -112,33 +114,82 @@ def mix_at_snr(clip: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray
     return mix_noise(clip, noise, rms_clip / (rms_noise * 10 ** (snr_db / 20.0)))
 
 
+@dataclass(frozen=True)
+class ChannelBank:
+    """Rooms and microphone colourings as spectra at one FFT length, so that a clip goes
+    through both with one forward and one inverse FFT (about 1 ms), not a convolution and
+    a filter each (several ms): the cost that decides whether channel augmentation keeps
+    up with training."""
+
+    size: int  # FFT length (samples)
+    rooms: np.ndarray  # (R, size // 2 + 1) complex64: impulse responses' spectra
+    colourings: np.ndarray  # (E, size // 2 + 1) complex64: microphone responses
+
+    def __len__(self) -> int:
+        return len(self.rooms)
+
+
+def channel_bank(rirs: Sequence[np.ndarray], colourings: int, seed: int, clip_samples: int = 16_000,
+                 sample_rate: int = 16_000) -> ChannelBank:
+    """The spectra of `rirs` and of `colourings` random microphone colourings (`random_eq`,
+    drawn from `seed`), at an FFT length that holds a clip convolved with the longest room."""
+    import scipy.fft as sfft
+    from scipy.signal import sosfreqz
+
+    longest = max((len(r) for r in rirs), default=1)
+    size = sfft.next_fast_len(clip_samples + longest - 1, real=True)
+    rooms = np.stack([sfft.rfft(np.asarray(r, np.float32), size) for r in rirs]) if rirs else np.zeros((0, size // 2 + 1))
+    rng = np.random.default_rng([int(seed), 0xE9])
+    freqs = np.fft.rfftfreq(size, 1.0 / sample_rate)
+    eqs = [sosfreqz(eq_sos(random_eq(rng), sample_rate), worN=freqs, fs=sample_rate)[1] for _ in range(colourings)]
+    colour = np.stack(eqs) if eqs else np.zeros((0, size // 2 + 1))
+    return ChannelBank(size, rooms.astype(np.complex64), colour.astype(np.complex64))
+
+
+def through_channel(clip: np.ndarray, bank: ChannelBank, room: int, colouring: int) -> np.ndarray:
+    """`clip` through room `room` and colouring `colouring` of `bank` (-1: none), cut to its
+    length and scaled to its own peak."""
+    import scipy.fft as sfft
+
+    clip = np.asarray(clip, np.float32)
+    if room < 0 and colouring < 0:
+        return clip
+    spec = sfft.rfft(clip, bank.size)
+    if room >= 0:
+        spec *= bank.rooms[room]
+    if colouring >= 0:
+        spec *= bank.colourings[colouring]
+    out = sfft.irfft(spec, bank.size)[: clip.shape[-1]].astype(np.float32)
+    peak_in, peak_out = float(np.max(np.abs(clip), initial=0.0)), float(np.max(np.abs(out), initial=0.0))
+    if peak_out > 0:
+        out *= peak_in / peak_out
+    return out
+
+
 def channel_augment(
     clip: np.ndarray,
     draws: ReferenceDraws,
     config: AugmentConfig,
     rng: np.random.Generator,
-    rirs: Sequence[np.ndarray] = (),
+    bank: ChannelBank | None = None,
 ) -> np.ndarray:
-    """After the reference draws, the channel draws (speed, reverb, colouring, SNR), then in
-    the order sound takes: speed change, time shift, room, microphone, noise. The number of
-    draws does not depend on outcomes."""
-    from tinykws.audio.rir import reverberate
-
+    """After the reference draws, the channel draws (speed, room, colouring, SNR), then in
+    the order sound takes: speed change, time shift, room and microphone, noise. The number
+    of draws does not depend on outcomes. Rooms and colourings come from `bank` (none
+    without one)."""
     speed = 1.0
     if config.speed_range:
         speed = float(np.exp(rng.uniform(*np.log(config.speed_range))))
-    use_reverb = rng.random() < config.reverb_probability
-    rir_index = int(rng.integers(0, len(rirs))) if rirs else -1
+    use_room = rng.random() < config.reverb_probability
     use_eq = rng.random() < config.eq_probability
-    eq = random_eq(rng)
+    room = int(rng.integers(0, len(bank.rooms))) if bank is not None and len(bank.rooms) else -1
+    colouring = int(rng.integers(0, len(bank.colourings))) if bank is not None and len(bank.colourings) else -1
     snr = float(rng.uniform(*config.snr_db_range)) if config.snr_db_range else None
 
     out = change_speed(np.asarray(clip, np.float32), speed, config.sample_rate)
     out = time_shift(out, draws.shift)
-    if use_reverb and rir_index >= 0:
-        out = reverberate(out, rirs[rir_index])
-    if use_eq:
-        out = apply_eq(out, eq, config.sample_rate)
+    if bank is not None:
+        out = through_channel(out, bank, room if use_room else -1, colouring if use_eq else -1)
     if draws.use_noise and draws.segment is not None:
         segment = draws.segment
         out = mix_at_snr(out, segment, snr) if snr is not None else mix_noise(out, segment, draws.volume)

@@ -130,19 +130,26 @@ def random_room(rng: np.random.Generator, ranges: RoomRanges = RoomRanges()) -> 
     return Room(tuple(size), tuple(np.clip(source, m, size - m)), tuple(mic), float(rng.uniform(*ranges.rt60_s)))
 
 
-def rir_bank(count: int, seed: int, ranges: RoomRanges = RoomRanges(), length_s: float = 0.5,
+def rir_bank(count: int, seed: int, ranges: RoomRanges = RoomRanges(), length_s: float = 0.3,
              sample_rate: int = 16_000) -> list[np.ndarray]:
-    """`count` impulse responses of random rooms, the same for the same arguments."""
+    """`count` impulse responses of random rooms, the same for the same arguments.
+
+    The cost grows with the cube of `length_s` (the images within reach); 0.3 s keeps
+    the decay down to 22 dB below the direct sound at RT60 0.8 s (more at shorter ones)
+    for about 30 ms a room."""
     rng = np.random.default_rng([int(seed), 0x121])
     return [image_source_rir(random_room(rng, ranges), length_s, sample_rate) for _ in range(count)]
 
 
 def reverberate(clip: np.ndarray, rir: np.ndarray) -> np.ndarray:
     """`clip` convolved with `rir`, cut to the clip's length, scaled to the clip's peak."""
-    from scipy.signal import fftconvolve
+    import scipy.fft as sfft
 
     clip = np.asarray(clip, np.float32)
-    wet = fftconvolve(clip, rir)[: clip.shape[-1]]
+    n = clip.shape[-1]
+    # Single precision and a fast FFT length: a third cheaper than scipy's fftconvolve.
+    size = sfft.next_fast_len(n + len(rir) - 1, real=True)
+    wet = sfft.irfft(sfft.rfft(clip, size) * sfft.rfft(np.asarray(rir, np.float32), size), size)[:n]
     peak_in = float(np.max(np.abs(clip))) if clip.size else 0.0
     peak_out = float(np.max(np.abs(wet))) if wet.size else 0.0
     if peak_out > 0:

@@ -77,7 +77,7 @@ class AugmentConfig:
     Channel options (off by default; see `tinykws.audio.augment.AugmentConfig`):
     `speed_range` [lo, hi] speed factors; `reverb_probability` of convolving with a
     simulated room (`reverb_rooms` rooms with RT60 in `reverb_rt60_s`, drawn once from the
-    run seed); `eq_probability` of a random microphone colouring; `snr_db` [lo, hi]
+    run seed); `eq_probability` of a random microphone colouring (as many as rooms); `snr_db` [lo, hi]
     replaces the noise volume rule with a signal-to-noise ratio. `specaugment` masks the
     features.
     """
@@ -89,7 +89,7 @@ class AugmentConfig:
     speed_range: tuple[float, ...] = ()
     reverb_probability: float = 0.0
     reverb_rt60_s: tuple[float, ...] = (0.15, 0.8)
-    reverb_rooms: int = 200
+    reverb_rooms: int = 100
     eq_probability: float = 0.0
     snr_db: tuple[float, ...] = ()
     specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)

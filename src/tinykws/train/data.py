@@ -19,6 +19,7 @@ import numpy as np
 from tinykws.audio.augment import AugmentConfig as WaveAugmentConfig
 from tinykws.audio.augment import augment_clip
 from tinykws.audio.io import is_audio_file
+from tinykws.audio.perturb import ChannelBank, channel_bank
 from tinykws.data.cache import cached_features
 from tinykws.data.items import load_noise
 from tinykws.data.labels import MLPERF_LABELS
@@ -37,7 +38,7 @@ class ViewSource:
     view: MLPerfView
     augmentation: WaveAugmentConfig
     enabled: bool = True
-    rirs: Sequence[np.ndarray] = ()  # simulated rooms for the reverb option
+    bank: ChannelBank | None = None  # rooms and microphone colourings for the channel options
     # Decoded clean clips, filled on first use: without it every epoch decodes every file
     # again (about 1 ms a clip, as much as a training step costs). float32, 64 KB a clip.
     _clean: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
@@ -57,7 +58,7 @@ class ViewSource:
         if rng is None or not self.enabled:
             return clean
         noises = [load_noise(p, self.view.config.sample_rate) for p in self.view.noise_files]
-        return augment_clip(clean, noises, self.augmentation, rng, self.rirs)
+        return augment_clip(clean, noises, self.augmentation, rng, self.bank)
 
 
 def _view(
@@ -91,9 +92,9 @@ def noise_files_in(folders: Sequence[str]) -> list[str]:
     return files
 
 
-def wave_augmentation(aug: AugmentConfig, seed: int) -> tuple[WaveAugmentConfig, list[np.ndarray]]:
-    """The waveform augmentation of a recipe's `data.augment`, and its simulated rooms
-    (drawn from the run seed; none when reverb is off)."""
+def wave_augmentation(aug: AugmentConfig, seed: int) -> tuple[WaveAugmentConfig, ChannelBank | None]:
+    """The waveform augmentation of a recipe's `data.augment`, and its simulated rooms and
+    microphone colourings (drawn from the run seed; none when both options are off)."""
     config = WaveAugmentConfig(
         background_frequency=aug.background_frequency,
         background_volume=aug.background_volume,
@@ -103,17 +104,13 @@ def wave_augmentation(aug: AugmentConfig, seed: int) -> tuple[WaveAugmentConfig,
         eq_probability=aug.eq_probability,
         snr_db_range=tuple(aug.snr_db) or None,
     )
-    rirs: list[np.ndarray] = []
-    if aug.reverb_probability > 0:
-        from tinykws.audio.rir import RoomRanges, rir_bank
+    if aug.reverb_probability <= 0 and aug.eq_probability <= 0:
+        return config, None
+    from tinykws.audio.rir import RoomRanges, rir_bank
 
-        rirs = rir_bank(aug.reverb_rooms, seed, RoomRanges(rt60_s=tuple(aug.reverb_rt60_s)))
-    return config, rirs
-
-
-def _cached_source(view: MLPerfView, frontend, cache_dir: str, progress: bool) -> ArraySource:
-    cached = cached_features(view.items, frontend, cache_root=cache_dir or None, progress=progress)
-    return ArraySource(cached.features, view.targets)
+    rirs = rir_bank(aug.reverb_rooms, seed, RoomRanges(rt60_s=tuple(aug.reverb_rt60_s))) if aug.reverb_probability > 0 else []
+    colourings = aug.reverb_rooms if aug.eq_probability > 0 else 0
+    return config, channel_bank(rirs, colourings, seed)
 
 
 def build_train_data(
@@ -135,14 +132,14 @@ def build_train_data(
     else:
         val_views = [_view(s, VALIDATION, data, seed, labels, TRAIN) for s in data.sources]
     val_views = [v for v in val_views if len(v)]
-    augmentation, rirs = (wave_augmentation(data.augment, seed) if not data.cache and data.augment.enabled
-                          else (WaveAugmentConfig(), []))
+    augmentation, bank = (wave_augmentation(data.augment, seed) if not data.cache and data.augment.enabled
+                          else (WaveAugmentConfig(), None))
     if data.cache:
         sources = [_cached_source(v, frontend, data.cache_dir, progress) for v in train_views]
         val_parts = [_cached_source(v, frontend, data.cache_dir, progress) for v in val_views]
         kind = FEATURES
     else:
-        sources = [ViewSource(v, augmentation, data.augment.enabled, rirs) for v in train_views]
+        sources = [ViewSource(v, augmentation, data.augment.enabled, bank) for v in train_views]
         val_parts = [_stack_clean(v) for v in val_views]
         kind = WAVEFORM
     validation = None
