@@ -34,20 +34,51 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_SET = ROOT.parent / "shared" / "data" / "sc12_test_dev"
+PARTIAL = ROOT.parent / "shared" / "data" / "speech_commands_partial"
 MAIN = "recipes/kws12_offline.yaml"
 REAL = "recipes/kws12_offline_real.yaml"
+SYNTH = "recipes/kws12_synth.yaml"
+BC = "recipes/kws12_offline_bc_resnet.yaml"
 NO_TEACHER = "distill.teacher="
-WATCHED = ("go", "on", "off")
+WATCHED = ("go", "on", "off", "stop", "silence")
+
+# kws12_offline.yaml as it was before the channel levers (commit c4e9113): the three old
+# corpora, the reference augmentation only, no teacher-only inputs, 20 epochs.
+OLD_OFFLINE = (
+    "data.sources=[{path: ../../shared/data/speech_commands_partial, layout: raw, weight: 3.0},"
+    " {path: ../.cache/synth_kws12, layout: raw, weight: 1.5},"
+    " {path: ../.cache/synth_go_on_off, layout: raw, weight: 1.5}]",
+    "data.validation=[{path: ../../shared/data/speech_commands_partial, layout: raw},"
+    " {path: ../.cache/synth_kws12, layout: raw}]",
+    "data.augment={enabled: true, background_frequency: 0.8, background_volume: 0.1, time_shift_ms: 100.0}",
+    "distill.mix_share=0.0", "distill.crop_share=0.0", "train.epochs=20",
+)
+# kws12_synth.yaml with every lever off: the reference augmentation on the corpus' own noise.
+SYNTH_BASE = ("data.augment={enabled: true, background_frequency: 0.8, background_volume: 0.1, time_shift_ms: 100.0}",)
+REAL_NOISE = "../../shared/data/speech_commands_partial/_background_noise_"
+CORPUS_NOISE = "../.cache/synth_kws12_big/_background_noise_"
+CHANNEL = ("data.augment.reverb_probability=0.5", "data.augment.eq_probability=0.5",
+           "data.augment.speed_range=[0.9, 1.1]")
+SPEC = ("data.augment.specaugment={time_masks: 2, time_width: 8, freq_masks: 1, freq_width: 2}",)
+
+
+def _sources(path: str, noise: tuple[str, ...] = ()) -> str:
+    extra = f", noise: [{', '.join(noise)}]" if noise else ""
+    return f"data.sources=[{{path: {path}, layout: raw, weight: 1.0{extra}}}]"
 
 
 @dataclass(frozen=True)
 class Row:
-    """One training run of the table: a recipe and the overrides that make it differ."""
+    """One training run of the table: a recipe and the overrides that make it differ.
+    `dev`: the split of the partial real copy scored for selection ("validation" when the
+    row trains on the copy, "all" when it never sees it)."""
 
     name: str
     recipe: str
     overrides: tuple[str, ...]
     what: str
+    table: str = "offline"
+    dev: str = "validation"
 
     def command(self, out_dir: Path, threads: int) -> list[str]:
         cmd = ["tinykws", "train", self.recipe]
@@ -59,31 +90,24 @@ class Row:
 ROWS = (
     Row("partial", REAL, (NO_TEACHER,), "partial Speech Commands copy only"),
     Row("teacher", REAL, (), "+ teacher (distillation, alpha 0.5, T 4)"),
-    Row("synth", MAIN, (NO_TEACHER,), "+ synthetic corpora (no teacher)"),
-    Row("both", MAIN, (), "+ synthetic + teacher (recipes/kws12_offline.yaml)"),
+    Row("synth", MAIN, OLD_OFFLINE + (NO_TEACHER,), "+ synthetic corpora (no teacher)"),
+    Row("both", MAIN, OLD_OFFLINE, "+ synthetic + teacher (kws12_offline before this table's levers)"),
     Row("goonoff0.5", "recipes/kws12_offline_goonoff05.yaml", (), "both, go/on/off corpus weight 0.5 (of 6.0)"),
     Row("goonoff3", "recipes/kws12_offline_goonoff3.yaml", (), "both, go/on/off corpus weight 3.0 (of 7.5)"),
-    Row("alpha0.8", MAIN, ("distill.alpha=0.8",), "both, distillation alpha 0.8 instead of 0.5"),
-    Row("seed1", MAIN, ("train.seed=1",), "both, another seed (run-to-run spread)"),
+    Row("alpha0.8", MAIN, OLD_OFFLINE + ("distill.alpha=0.8",), "both, distillation alpha 0.8 instead of 0.5"),
+    Row("seed1", MAIN, OLD_OFFLINE + ("train.seed=1",), "both, another seed (run-to-run spread)"),
+    # --- synthetic speech only (no real clip, no teacher): each lever alone on the base ---
+    Row("s.base", SYNTH, SYNTH_BASE, "synthetic only: 1,500 clips a keyword, reference augmentation",
+        "synth", "all"),
+    Row("s.realnoise", SYNTH, SYNTH_BASE + (_sources("../.cache/synth_kws12_big", (REAL_NOISE,)),),
+        "s.base, real noise recordings instead of generated ones (silence and mixing)", "synth", "all"),
+    Row("s.bothnoise", SYNTH, SYNTH_BASE + (_sources("../.cache/synth_kws12_big", (REAL_NOISE, CORPUS_NOISE)),),
+        "s.base, real + generated noise recordings", "synth", "all"),
+    Row("s.channel", SYNTH, SYNTH_BASE + CHANNEL,
+        "s.base + rooms (p 0.5), microphone colouring (p 0.5), speed 0.9-1.1", "synth", "all"),
+    Row("s.specaug", SYNTH, SYNTH_BASE + SPEC, "s.base + SpecAugment (2 x 8 frames, 1 x 2 features)",
+        "synth", "all"),
 )
-
-
-@dataclass(frozen=True)
-class RowResult:
-    """A row's measured numbers. Accuracies are percentages."""
-
-    name: str
-    what: str
-    command: str
-    epochs: int
-    best_epoch: int
-    best_val_top1: float | None
-    train_minutes: float | None
-    test_top1: float
-    per_class: dict[str, float]
-    macro_auc: float
-
-
 def _finished(run_dir: Path, epochs: int) -> bool:
     metrics = run_dir / "metrics.jsonl"
     if not (run_dir / "best.pt").is_file() or not metrics.is_file():
@@ -113,32 +137,41 @@ def run_row(row: Row, runs_dir: Path, threads: int) -> RowResult:
         minutes = (time.perf_counter() - t0) / 60.0
     history = _history(run_dir)
     best = max(history, key=lambda h: h.get("val_top1", -1.0))
+    dev = evaluate_checkpoint(run_dir / "best.pt", PARTIAL, split=row.dev, progress=False)
     result = evaluate_checkpoint(run_dir / "best.pt", TEST_SET, progress=False)
-    per_class = {name: round(100.0 * float(a), 2) for name, a in zip(result.labels, result.per_class_accuracy)}
     return RowResult(
         name=row.name, what=row.what, command=shlex.join(cmd), epochs=history[-1]["epoch"],
         best_epoch=int(best["epoch"]), best_val_top1=round(100.0 * best["val_top1"], 2) if "val_top1" in best else None,
         train_minutes=None if minutes is None else round(minutes, 1),
-        test_top1=round(100.0 * result.top1, 2), per_class=per_class, macro_auc=round(float(result.macro_auc), 4),
+        test_top1=round(100.0 * result.top1, 2), per_class=_per_class(result), macro_auc=round(float(result.macro_auc), 4),
+        dev_top1=round(100.0 * dev.top1, 2), dev_per_class=_per_class(dev),
     )
 
 
+def _per_class(result) -> dict[str, float]:
+    return {name: round(100.0 * float(a), 2) for name, a in zip(result.labels, result.per_class_accuracy)}
+
+
 def format_table(results: list[RowResult]) -> str:
-    head = f"{'row':<16}{'test top-1':>11}" + "".join(f"{w:>8}" for w in WATCHED) + f"{'val':>8}  what"
+    head = (f"{'row':<14}{'test top-1':>11}" + "".join(f"{w[:7]:>8}" for w in WATCHED)
+            + f"{'dev':>8}{'val':>8}  what")
     lines = [head, "-" * len(head)]
     for r in results:
         val = "-" if r.best_val_top1 is None else f"{r.best_val_top1:.2f}"
+        dev = "-" if r.dev_top1 is None else f"{r.dev_top1:.2f}"
         lines.append(
-            f"{r.name:<16}{r.test_top1:>10.2f}%" + "".join(f"{r.per_class[w]:>7.1f}%" for w in WATCHED)
-            + f"{val:>8}  {r.what}"
+            f"{r.name:<14}{r.test_top1:>10.2f}%" + "".join(f"{r.per_class[w]:>7.1f}%" for w in WATCHED)
+            + f"{dev:>8}{val:>8}  {r.what}"
         )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", default=",".join(r.name for r in ROWS),
-                    help="comma-separated rows to run (default: all): " + ", ".join(r.name for r in ROWS))
+    ap.add_argument("--rows", default="",
+                    help="comma-separated rows to run (default: every row of --table): " + ", ".join(r.name for r in ROWS))
+    ap.add_argument("--table", choices=("offline", "synth", "all"), default="all",
+                    help="offline material or synthetic speech only (default: both)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads per training (default 1: 2 were several times slower on a busy 2-core machine)")
     ap.add_argument("--runs-dir", type=Path, default=ROOT / "runs" / "offline_ablation")
@@ -146,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     by_name = {r.name: r for r in ROWS}
-    wanted = [w.strip() for w in args.rows.split(",") if w.strip()]
+    wanted = [w.strip() for w in args.rows.split(",") if w.strip()] or [
+        r.name for r in ROWS if args.table in ("all", r.table)]
     unknown = [w for w in wanted if w not in by_name]
     if unknown:
         ap.error(f"unknown rows {unknown}; known: {', '.join(by_name)}")
@@ -160,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in wanted:
         results.append(run_row(by_name[name], args.runs_dir, args.threads))
         print(format_table(results[-1:]).splitlines()[-1], flush=True)
-        write_json(args.json, {"test_set": str(TEST_SET), "rows": [asdict(r) for r in results]})
+        write_json(args.json, {"test_set": str(TEST_SET), "dev_set": str(PARTIAL), "rows": [asdict(r) for r in results]})
     print(format_table(results))
     print(f"wrote {args.json}")
     return 0
