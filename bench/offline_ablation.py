@@ -54,7 +54,8 @@ OLD_OFFLINE = (
     "distill.mix_share=0.0", "distill.crop_share=0.0", "train.epochs=20",
 )
 # kws12_synth.yaml with every lever off: the reference augmentation on the corpus' own noise.
-SYNTH_BASE = ("data.augment={enabled: true, background_frequency: 0.8, background_volume: 0.1, time_shift_ms: 100.0}",)
+SYNTH_BASE = ("data.sources=[{path: ../.cache/synth_kws12_big, layout: raw, weight: 1.0}]",
+              "data.augment={enabled: true, background_frequency: 0.8, background_volume: 0.1, time_shift_ms: 100.0}")
 REAL_NOISE = "../../shared/data/speech_commands_partial/_background_noise_"
 CORPUS_NOISE = "../.cache/synth_kws12_big/_background_noise_"
 CHANNEL = ("data.augment.reverb_probability=0.5", "data.augment.eq_probability=0.5",
@@ -107,6 +108,12 @@ ROWS = (
         "s.base + rooms (p 0.5), microphone colouring (p 0.5), speed 0.9-1.1", "synth", "all"),
     Row("s.specaug", SYNTH, SYNTH_BASE + SPEC, "s.base + SpecAugment (2 x 8 frames, 1 x 2 features)",
         "synth", "all"),
+    Row("s.final", SYNTH, (), "recipes/kws12_synth.yaml: real + generated noise, channel, SpecAugment",
+        "synth", "all"),
+    # --- offline material: the levers together, then each left out -------------------------
+    Row("o.final", MAIN, (), "recipes/kws12_offline.yaml: big corpus, real + generated noise on it, channel, "
+        "SpecAugment, teacher-only mixtures and partial words, 30 epochs"),
+    Row("b.final", BC, (), "recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 on the same material"),
 )
 def _finished(run_dir: Path, epochs: int) -> bool:
     metrics = run_dir / "metrics.jsonl"
@@ -190,11 +197,21 @@ def main(argv: list[str] | None = None) -> int:
 
     from tinykws.fileio import write_json
 
+    # Rows measured earlier stay in the JSON (replaced when measured again), so that rows
+    # can be run one at a time, in parallel invocations, and still make one table.
+    kept = {}
+    if args.json.is_file():
+        kept = {r["name"]: r for r in json.loads(args.json.read_text()).get("rows", [])}
     results: list[RowResult] = []
     for name in wanted:
         results.append(run_row(by_name[name], args.runs_dir, args.threads))
         print(format_table(results[-1:]).splitlines()[-1], flush=True)
-        write_json(args.json, {"test_set": str(TEST_SET), "dev_set": str(PARTIAL), "rows": [asdict(r) for r in results]})
+        if args.json.is_file():  # another invocation may have written rows meanwhile
+            kept.update({r["name"]: r for r in json.loads(args.json.read_text()).get("rows", [])})
+        kept[name] = asdict(results[-1])
+        order = [r.name for r in ROWS]
+        rows = sorted(kept.values(), key=lambda r: order.index(r["name"]) if r["name"] in order else len(order))
+        write_json(args.json, {"test_set": str(TEST_SET), "dev_set": str(PARTIAL), "rows": rows})
     print(format_table(results))
     print(f"wrote {args.json}")
     return 0
