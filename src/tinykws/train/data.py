@@ -113,6 +113,11 @@ def wave_augmentation(aug: AugmentConfig, seed: int) -> tuple[WaveAugmentConfig,
     return config, channel_bank(rirs, colourings, seed)
 
 
+def _cached_source(view: MLPerfView, frontend, cache_dir: str, progress: bool) -> ArraySource:
+    cached = cached_features(view.items, frontend, cache_root=cache_dir or None, progress=progress)
+    return ArraySource(cached.features, view.targets)
+
+
 def build_train_data(
     data: DataConfig,
     frontend,
