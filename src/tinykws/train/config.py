@@ -54,7 +54,9 @@ def _check_range(name: str, values: tuple[float, ...], low: float, high: float) 
 class SpecAugmentConfig:
     """SpecAugment on the model input (frames x features), training batches only:
     `time_masks` masks of up to `time_width` frames and `freq_masks` masks of up to
-    `freq_width` features per clip, filled with the clip's mean. 0 masks = off."""
+    `freq_width` features per clip, filled with the clip's mean. 0 masks = off.
+    Under data parallelism each rank draws the masks of its own part of the batch: such a
+    run is reproducible, but not equal to a single-process run (as it is without masks)."""
 
     time_masks: int = 0
     time_width: int = 0
@@ -218,7 +220,8 @@ class DistillConfig:
 
     Teacher-only inputs (waveform training): `mix_share` of each batch is replaced by
     mixtures of two of its clips and `crop_share` by cut-off parts of its clips; these have
-    no label, and only the teacher's view of them is learnt (loss alpha * T^2 * KL)."""
+    no label, and only the teacher's view of them is learnt (loss alpha * T^2 * KL). Under
+    data parallelism they are drawn per rank, from that rank's part of the batch."""
 
     teacher: str = ""
     tflite_model: str = "ds_cnn"
