@@ -17,7 +17,7 @@ def test_demo_pipeline_on_tiny_data(tmp_path, tiny_folder_dataset, tiny_raw_data
     result = run_demo(DemoOptions(
         out_dir=str(out), per_word=3, unknown_clips=12, engines=(("espeak", 1.0),), epochs=2,
         batch_size=16, workers=1, threads=1, real_test=str(tiny_folder_dataset.root), progress=False,
-        noise_dir=str(noise),
+        noise_dir=str(noise), epoch_size=0,
     ))
     # The given noise recordings join the generated ones in the corpus.
     copied = {p.stem for p in (out / "corpus" / "_background_noise_").iterdir()}

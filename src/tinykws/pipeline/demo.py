@@ -55,6 +55,7 @@ class DemoOptions:
     noise_dir: str | None = None
     augment: Any = None
     epochs: int = 24
+    epoch_size: int = 8000  # clips per epoch (0: the corpus' training clips)
     batch_size: int = 64
     seed: int = 0
     workers: int = 2
@@ -139,7 +140,7 @@ def _train(opts: DemoOptions, corpus: Path, run_dir: Path):
 
     cfg = RunConfig(
         name="demo",
-        data=DataConfig(sources=(DataSourceConfig(path=str(corpus), layout="raw"),),
+        data=DataConfig(sources=(DataSourceConfig(path=str(corpus), layout="raw"),), epoch_size=opts.epoch_size,
                         augment=opts.augment if opts.augment is not None else demo_augment()),
         model=ModelConfig(name="ds_cnn"),
         frontend=FrontendConfig(name="mlperf_mfcc"),
