@@ -123,7 +123,9 @@ ROWS = (
         "synth", "all"),
     # --- offline material: the levers together, then each left out -------------------------
     Row("o.final", MAIN, (), "recipes/kws12_offline.yaml: big corpus, real + generated noise on it, channel, "
-        "SpecAugment, teacher-only mixtures and partial words, 30 epochs"),
+        "SpecAugment, 30 epochs"),
+    Row("o.mix", MAIN, ("distill.mix_share=0.2", "distill.crop_share=0.1"),
+        "o.final + teacher-only inputs: 20 % mixtures of two clips, 10 % cut-off words"),
     Row("b.final", BC, (), "recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 on the same material"),
 )
 def _finished(run_dir: Path, epochs: int) -> bool:
