@@ -128,6 +128,24 @@ ROWS = (
         "o.final + teacher-only inputs: 20 % mixtures of two clips, 10 % cut-off words"),
     Row("b.final", BC, (), "recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 on the same material"),
 )
+@dataclass(frozen=True)
+class RowResult:
+    """A row's measured numbers. Accuracies are percentages."""
+
+    name: str
+    what: str
+    command: str
+    epochs: int
+    best_epoch: int
+    best_val_top1: float | None
+    train_minutes: float | None
+    test_top1: float
+    per_class: dict[str, float]
+    macro_auc: float
+    dev_top1: float | None = None
+    dev_per_class: dict[str, float] | None = None
+
+
 def _finished(run_dir: Path, epochs: int) -> bool:
     metrics = run_dir / "metrics.jsonl"
     if not (run_dir / "best.pt").is_file() or not metrics.is_file():
