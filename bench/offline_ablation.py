@@ -121,6 +121,8 @@ ROWS = (
         "synth", "all"),
     Row("s.final", SYNTH, (), "recipes/kws12_synth.yaml: real + generated noise, channel, SpecAugment",
         "synth", "all"),
+    Row("s.unknown20", SYNTH, ("data.unknown_percentage=20.0",), "s.final with 20 % unknown words instead of 10 %",
+        "synth", "all"),
     # --- offline material: the levers together, then each left out -------------------------
     Row("o.final", MAIN, (), "recipes/kws12_offline.yaml: big corpus, real + generated noise on it, channel, "
         "SpecAugment, 30 epochs"),
