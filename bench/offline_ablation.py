@@ -3,14 +3,13 @@
 Every row trains from scratch with a recipe and a few `--set` overrides, same seed, epochs
 and epoch size as the others of its table:
 
-  offline material (recipes/kws12_offline*.yaml; rows before this issue's levers, measured
-  with the recipe as it was, which OLD_OFFLINE restores):
+  offline material (recipes/kws12_offline*.yaml):
     partial      the partial Speech Commands copy only
     teacher      + distillation from the MLPerf float reference model
     synth        + the synthetic corpora, no teacher
-    both         + both (the previous kws12_offline.yaml)
+    both         + both: recipes/kws12_offline.yaml
     <knob rows>  `both` with one setting changed: the go/on/off corpus share, alpha, the seed
-    o.final      recipes/kws12_offline.yaml: the levers together
+    o.levers     `both` with the synthetic-only levers below; o.mix: + teacher-only inputs
     b.final      recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule
   synthetic speech only (recipes/kws12_synth.yaml, no real clip, no teacher):
     s.base       the reference augmentation on the corpus' generated noise
@@ -53,16 +52,20 @@ BC = "recipes/kws12_offline_bc_resnet.yaml"
 NO_TEACHER = "distill.teacher="
 WATCHED = ("go", "on", "off", "stop", "silence")
 
-# kws12_offline.yaml as it was before the channel levers (commit c4e9113): the three old
-# corpora, the reference augmentation only, no teacher-only inputs, 20 epochs.
-OLD_OFFLINE = (
+# The synthetic-only levers on kws12_offline.yaml: the big corpus with real + generated noise,
+# rooms, microphone colouring, speed change and SpecAugment, 30 epochs.
+OFFLINE_LEVERS = (
     "data.sources=[{path: ../../shared/data/speech_commands_partial, layout: raw, weight: 3.0},"
-    " {path: ../.cache/synth_kws12, layout: raw, weight: 1.5},"
-    " {path: ../.cache/synth_go_on_off, layout: raw, weight: 1.5}]",
+    " {path: ../.cache/synth_kws12_big, layout: raw, weight: 1.5, noise: [../../shared/data/speech_commands_partial/"
+    "_background_noise_, ../.cache/synth_kws12_big/_background_noise_]},"
+    " {path: ../.cache/synth_go_on_off, layout: raw, weight: 1.5, noise: [../../shared/data/speech_commands_partial/"
+    "_background_noise_, ../.cache/synth_go_on_off/_background_noise_]}]",
     "data.validation=[{path: ../../shared/data/speech_commands_partial, layout: raw},"
-    " {path: ../.cache/synth_kws12, layout: raw}]",
-    "data.augment={enabled: true, background_frequency: 0.8, background_volume: 0.1, time_shift_ms: 100.0}",
-    "distill.mix_share=0.0", "distill.crop_share=0.0", "train.epochs=20",
+    " {path: ../.cache/synth_kws12_big, layout: raw}]",
+    "data.augment={enabled: true, background_frequency: 0.8, background_volume: 0.1, time_shift_ms: 100.0,"
+    " reverb_probability: 0.5, eq_probability: 0.5, speed_range: [0.9, 1.1],"
+    " specaugment: {time_masks: 2, time_width: 8, freq_masks: 1, freq_width: 2}}",
+    "train.epochs=30",
 )
 # kws12_synth.yaml with every lever off: the reference augmentation on the corpus' own noise.
 SYNTH_BASE = ("data.sources=[{path: ../.cache/synth_kws12_big, layout: raw, weight: 1.0}]",
@@ -102,12 +105,12 @@ class Row:
 ROWS = (
     Row("partial", REAL, (NO_TEACHER,), "partial Speech Commands copy only"),
     Row("teacher", REAL, (), "+ teacher (distillation, alpha 0.5, T 4)"),
-    Row("synth", MAIN, OLD_OFFLINE + (NO_TEACHER,), "+ synthetic corpora (no teacher)"),
-    Row("both", MAIN, OLD_OFFLINE, "+ synthetic + teacher (kws12_offline before this table's levers)"),
+    Row("synth", MAIN, (NO_TEACHER,), "+ synthetic corpora (no teacher)"),
+    Row("both", MAIN, (), "+ synthetic + teacher (recipes/kws12_offline.yaml)"),
     Row("goonoff0.5", "recipes/kws12_offline_goonoff05.yaml", (), "both, go/on/off corpus weight 0.5 (of 6.0)"),
     Row("goonoff3", "recipes/kws12_offline_goonoff3.yaml", (), "both, go/on/off corpus weight 3.0 (of 7.5)"),
-    Row("alpha0.8", MAIN, OLD_OFFLINE + ("distill.alpha=0.8",), "both, distillation alpha 0.8 instead of 0.5"),
-    Row("seed1", MAIN, OLD_OFFLINE + ("train.seed=1",), "both, another seed (run-to-run spread)"),
+    Row("alpha0.8", MAIN, ("distill.alpha=0.8",), "both, distillation alpha 0.8 instead of 0.5"),
+    Row("seed1", MAIN, ("train.seed=1",), "both, another seed (run-to-run spread)"),
     # --- synthetic speech only (no real clip, no teacher): each lever alone on the base ---
     Row("s.base", SYNTH, SYNTH_BASE, "synthetic only: 1,500 clips a keyword, reference augmentation",
         "synth", "all"),
@@ -123,12 +126,12 @@ ROWS = (
         "synth", "all"),
     Row("s.unknown20", SYNTH, ("data.unknown_percentage=20.0",), "s.final with 20 % unknown words instead of 10 %",
         "synth", "all"),
-    # --- offline material: the levers together, then each left out -------------------------
-    Row("o.final", MAIN, (), "recipes/kws12_offline.yaml: big corpus, real + generated noise on it, channel, "
-        "SpecAugment, 30 epochs"),
-    Row("o.mix", MAIN, ("distill.mix_share=0.2", "distill.crop_share=0.1"),
-        "o.final + teacher-only inputs: 20 % mixtures of two clips, 10 % cut-off words"),
-    Row("b.final", BC, (), "recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 on the same material"),
+    # --- offline material: the synthetic-only levers on kws12_offline ---------------------
+    Row("o.levers", MAIN, OFFLINE_LEVERS, "both + big corpus with real + generated noise, rooms, microphones, "
+        "speed, SpecAugment, 30 epochs"),
+    Row("o.mix", MAIN, OFFLINE_LEVERS + ("distill.mix_share=0.2", "distill.crop_share=0.1"),
+        "o.levers + teacher-only inputs: 20 % mixtures of two clips, 10 % cut-off words"),
+    Row("b.final", BC, (), "recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule"),
 )
 @dataclass(frozen=True)
 class RowResult:
