@@ -107,8 +107,8 @@ ROWS = (
     Row("teacher", REAL, (), "+ teacher (distillation, alpha 0.5, T 4)"),
     Row("synth", MAIN, (NO_TEACHER,), "+ synthetic corpora (no teacher)"),
     Row("both", MAIN, (), "+ synthetic + teacher (recipes/kws12_offline.yaml)"),
-    Row("goonoff0.5", "recipes/kws12_offline_goonoff05.yaml", (), "both, go/on/off corpus weight 0.5 (of 6.0)"),
-    Row("goonoff3", "recipes/kws12_offline_goonoff3.yaml", (), "both, go/on/off corpus weight 3.0 (of 7.5)"),
+    Row("goonoff0.5", MAIN, ("data.sources.2.weight=0.5",), "both, go/on/off corpus weight 0.5 (of 5.0)"),
+    Row("goonoff3", MAIN, ("data.sources.2.weight=3.0",), "both, go/on/off corpus weight 3.0 (of 7.5)"),
     Row("alpha0.8", MAIN, ("distill.alpha=0.8",), "both, distillation alpha 0.8 instead of 0.5"),
     Row("seed1", MAIN, ("train.seed=1",), "both, another seed (run-to-run spread)"),
     # --- synthetic speech only (no real clip, no teacher): each lever alone on the base ---
@@ -165,7 +165,7 @@ def _history(run_dir: Path) -> list[dict]:
 
 def run_row(row: Row, runs_dir: Path, threads: int) -> RowResult:
     """Train `row` (unless already finished) and score its best.pt on the test set."""
-    from tinykws.train.evaluation import evaluate_checkpoint
+    from tinykws.eval.evaluate import evaluate_folder
     from tinykws.train.recipe import load_recipe
 
     cfg = load_recipe(ROOT / row.recipe, list(row.overrides))
@@ -180,8 +180,8 @@ def run_row(row: Row, runs_dir: Path, threads: int) -> RowResult:
         minutes = (time.perf_counter() - t0) / 60.0
     history = _history(run_dir)
     best = max(history, key=lambda h: h.get("val_top1", -1.0))
-    dev = evaluate_checkpoint(run_dir / "best.pt", PARTIAL, split=row.dev, progress=False)
-    result = evaluate_checkpoint(run_dir / "best.pt", TEST_SET, progress=False)
+    dev = evaluate_folder(run_dir / "best.pt", PARTIAL, "torch", split=row.dev).result
+    result = evaluate_folder(run_dir / "best.pt", TEST_SET, "torch").result
     return RowResult(
         name=row.name, what=row.what, command=shlex.join(cmd), epochs=history[-1]["epoch"],
         best_epoch=int(best["epoch"]), best_val_top1=round(100.0 * best["val_top1"], 2) if "val_top1" in best else None,

@@ -12,7 +12,7 @@ every clip of ../shared/data/sc12_test_dev and reports:
   float: the comparison that proves the import exact). Probabilities (after SOFTMAX) and
   logits (the FULLY_CONNECTED output) are both compared.
 
-    .venv/bin/python bench/ref_float_import.py [--data DIR] [--model M.tflite] [--per-class N]
+    .venv/bin/python bench/ref_float_import.py [--data DIR] [--model M.tflite] [--limit N]
 
 Prints a table and writes JSON (default bench/results/ref_float_import.json).
 """
@@ -30,10 +30,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _common, also when imported by path
-from _common import frontend_features, labelled_clips  # noqa: E402
+from _common import REPO, SHARED, reference_features  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 
 
 def litert_outputs(model_bytes: bytes, features: np.ndarray, logits_tensor: int,
@@ -58,13 +56,13 @@ def litert_outputs(model_bytes: bytes, features: np.ndarray, logits_tensor: int,
     return probs, logits
 
 
-def torch_outputs(model, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(probabilities, logits) of the imported model."""
-    import torch
+def torch_outputs(model_path: Path, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, logits) of the model imported into PyTorch (runtime "torch")."""
+    from tinykws.eval.runner import open_runner, output_scores, run_batches
 
-    with torch.no_grad():
-        logits = model(torch.from_numpy(features).unsqueeze(1))
-    return torch.softmax(logits, dim=1).numpy(), logits.numpy()
+    with open_runner("torch", model_path) as runner:
+        logits = run_batches(runner, features)
+        return output_scores(logits, runner.info).astype(np.float32), logits
 
 
 def accuracy(outputs: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, float]]:
@@ -82,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=SHARED / "data" / "sc12_test_dev")
     ap.add_argument("--model", type=Path,
                     default=SHARED / "models" / "mlperf_kws_ref" / "kws_ref_model_float32.tflite")
-    ap.add_argument("--per-class", type=int, default=None, help="only the first N clips of each class")
+    ap.add_argument("--limit", type=int, default=None, help="a seeded subset of N clips (default: all)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "ref_float_import.json")
     args = ap.parse_args(argv)
 
@@ -103,13 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         "float_weights": tflite_bytes(with_float_weights(tfl)),
     }
 
-    paths, labels = labelled_clips(args.data, args.per_class)
     t0 = time.perf_counter()
-    features = frontend_features(paths)
+    data = reference_features(args.data, args.limit)
+    features, labels = data.features, data.targets
     feature_seconds = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    torch_probs, torch_logits = torch_outputs(imported.model, features)
+    torch_probs, torch_logits = torch_outputs(args.model, features)
     torch_seconds = time.perf_counter() - t0
     results = {"pytorch_import": {"accuracy": accuracy(torch_probs, labels)[0],
                                   "per_class": accuracy(torch_probs, labels)[1],

@@ -6,7 +6,7 @@ front-end mlperf_mfcc, the MLPerf labels, input/output quantization; manifest.js
 then on every clip of ../shared/data/sc12_test_dev runs both files on
 - LiteRT with OpResolverType.BUILTIN_REF (TFLite's reference kernels),
 - the TFLite Micro Python interpreter,
-- the tinykws numpy runtime with the profile of each engine (litert_ref, tflite_micro),
+- the tinykws numpy runtime in the arithmetic of each engine (litert_ref, tflite_micro),
 and counts the clips whose int8 outputs are identical: re-exported vs original per engine,
 and each engine vs tinykws on the re-exported file. The original file's inputs use the
 assumed contract of a foreign file; the re-exported file's come from its embedded metadata
@@ -36,12 +36,12 @@ import numpy as np  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-# (runtime, profile) of each engine, and the tinykws profile that should match it bit for bit.
+# (runtime, options) of each engine, and the tinykws arithmetic that should match it bit for bit.
 ENGINES = {
-    "tinykws:litert_ref": ("reference", "litert_ref", None),
-    "tinykws:tflite_micro": ("reference", "tflite_micro", None),
-    "litert:BUILTIN_REF": ("litert", None, "tinykws:litert_ref"),
-    "tflite-micro": ("tflm", None, "tinykws:tflite_micro"),
+    "tinykws:litert_ref": ("reference", {"arithmetic": "litert_ref"}, None),
+    "tinykws:tflite_micro": ("reference", {"arithmetic": "tflite_micro"}, None),
+    "litert:BUILTIN_REF": ("litert", {"kernels": "reference"}, "tinykws:litert_ref"),
+    "tflite-micro": ("tflm", {}, "tinykws:tflite_micro"),
 }
 
 
@@ -70,12 +70,6 @@ def graph_differences(a, b) -> list[str]:
     return found
 
 
-def identical(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
-    """(clips whose outputs are identical, largest difference in LSB)."""
-    diff = np.abs(a.astype(np.int64) - b.astype(np.int64)).reshape(len(a), -1).max(axis=1)
-    return int(np.sum(diff == 0)), int(diff.max()) if len(diff) else 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=SHARED / "data" / "sc12_test_dev")
@@ -84,10 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "ref_model_reexport.json")
     args = parser.parse_args(argv)
 
+    from tinykws.audio.frontends import frontend_from_dict
     from tinykws.data.labels import MLPERF_LABELS
-    from tinykws.eval.metrics import top1_accuracy
+    from tinykws.eval.dataset import dataset_features
+    from tinykws.eval.runner import identical_count as identical
+    from tinykws.eval.runner import open_runner, run_batches, runner_inputs
     from tinykws.export.adopt import adopt_tflite
-    from tinykws.export.evaluate_tflite import output_scores, prepare_inputs, run_runtime
     from tinykws.fileio import write_json
     from tinykws.formats.tflite_reader import read_tflite
 
@@ -100,23 +96,27 @@ def main(argv: list[str] | None = None) -> int:
         differences = graph_differences(parsed["original"], parsed["reexported"])
 
         start = time.perf_counter()
-        prepared = {name: prepare_inputs(path, args.data, tfl=parsed[name], progress=False)
-                    for name, path in files.items()}
+        prepared, sources = {}, {}
+        for name, path in files.items():  # each file's own contract (embedded or assumed) makes its inputs
+            with open_runner("reference", path) as runner:
+                info = runner.info
+            data = dataset_features(args.data, "test", frontend_from_dict(info.frontend), info.labels,
+                                    progress=False)
+            prepared[name], sources[name] = runner_inputs(data.features, info.input), info.contract_source
         feature_seconds = time.perf_counter() - start
-        same_inputs = bool(np.array_equal(prepared["original"].inputs, prepared["reexported"].inputs))
-        targets = prepared["original"].targets
+        same_inputs = bool(np.array_equal(prepared["original"], prepared["reexported"]))
+        targets = data.targets
 
         outputs, top1, seconds, arena = {}, {}, {}, {}
         for name, path in files.items():
-            for engine, (runtime, profile, _) in ENGINES.items():
+            for engine, (runtime, options, _) in ENGINES.items():
                 start = time.perf_counter()
-                result = run_runtime(path, prepared[name].inputs, runtime, profile, tfl=parsed[name])
+                with open_runner(runtime, path, **options) as runner:
+                    outputs[name, engine] = run_batches(runner, prepared[name])
+                    if "arena_bytes" in runner.info.facts:
+                        arena[name] = runner.info.facts["arena_bytes"]
                 seconds[name, engine] = round(time.perf_counter() - start, 2)
-                outputs[name, engine] = result.outputs
-                top1[name, engine] = round(100 * top1_accuracy(output_scores(result.outputs, parsed[name]),
-                                                               targets), 2)
-                if result.arena_bytes is not None:
-                    arena[name] = result.arena_bytes
+                top1[name, engine] = round(100 * float(np.mean(outputs[name, engine].argmax(1) == targets)), 2)
         manifest = adopted.manifest
         sizes = {name: Path(path).stat().st_size for name, path in files.items()}
 
@@ -152,17 +152,17 @@ def main(argv: list[str] | None = None) -> int:
                 and all(r["reexported_identical_to_original"] == n for r in rows)
                 and all(r.get(f"reexported_identical_to_{ENGINES[r['engine']][2]}", n) == n for r in rows))
     # The two reference arithmetics differ (FULLY_CONNECTED rounding): a measured fact, not a failure.
-    profiles_same, profiles_lsb = identical(outputs["reexported", "litert:BUILTIN_REF"],
+    engines_same, engines_lsb = identical(outputs["reexported", "litert:BUILTIN_REF"],
                                             outputs["reexported", "tflite-micro"])
-    print(f"LiteRT BUILTIN_REF vs TFLite Micro (expected to differ slightly): {profiles_same}/{n} clips identical, "
-          f"max {profiles_lsb} LSB")
+    print(f"LiteRT BUILTIN_REF vs TFLite Micro (expected to differ slightly): {engines_same}/{n} clips identical, "
+          f"max {engines_lsb} LSB")
     print(f"acceptance (identical outputs everywhere): {'PASS' if accepted else 'FAIL'}")
     write_json(args.out, {
         "model": str(args.model), "data": str(args.data), "clips": n, "frontend": "mlperf_mfcc",
         "size_bytes": sizes, "embedded_contract_bytes": metadata_bytes, "tflm_arena_bytes": arena, "graph_differences": differences,
-        "inputs_identical": same_inputs, "contract_sources": {k: v.contract.source for k, v in prepared.items()},
+        "inputs_identical": same_inputs, "contract_sources": sources,
         "engines": rows, "accepted": accepted,
-        "litert_ref_vs_tflm": {"identical_clips": profiles_same, "max_lsb": profiles_lsb}, "feature_seconds": round(feature_seconds, 2),
+        "litert_ref_vs_tflm": {"identical_clips": engines_same, "max_lsb": engines_lsb}, "feature_seconds": round(feature_seconds, 2),
         "manifest": {k: manifest[k] for k in ("model", "frontend", "labels", "input", "output", "sha256",
                                                 "size_bytes", "arena_bytes")},
         "python": platform.python_version(), "machine": platform.machine(),

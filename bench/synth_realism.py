@@ -23,25 +23,15 @@ MODEL = Path(__file__).resolve().parents[1].parent / "shared" / "models" / "mlpe
 
 
 def classify(paths: list[Path]) -> np.ndarray:
-    """Predicted label index per clip (int8 reference model, MLPerf MFCC)."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
+    """Predicted label index per clip (int8 reference model on LiteRT's reference kernels,
+    MLPerf MFCC), run the way every tinykws model is run."""
+    from tinykws.audio.features import extract_features
     from tinykws.audio.frontends import build_frontend
-    from tinykws.audio.io import load_audio
+    from tinykws.eval.runner import open_runner, run_batches, runner_inputs
 
-    fe = build_frontend("mlperf_mfcc")
-    interp = Interpreter(str(MODEL), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-    interp.allocate_tensors()
-    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
-    scale, zero = inp["quantization"]
-    preds = []
-    for p in paths:
-        feats = fe.compute(load_audio(p, length=16000))
-        q = np.clip(np.round(feats / scale + zero), -128, 127).astype(np.int8)
-        interp.set_tensor(inp["index"], q.reshape(inp["shape"]))
-        interp.invoke()
-        preds.append(int(np.argmax(interp.get_tensor(out["index"])[0])))
-    return np.array(preds)
+    features = extract_features(paths, build_frontend("mlperf_mfcc"), progress=False).features
+    with open_runner("litert", MODEL) as runner:
+        return run_batches(runner, runner_inputs(features, runner.info.input)).argmax(1)
 
 
 def main(argv: list[str] | None = None) -> int:

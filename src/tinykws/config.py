@@ -137,20 +137,40 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.split("."), value
 
 
+def _step(node: Any, part: str, text: str, create: bool) -> Any:
+    """The child `part` of a section (dict key) or list (index), for override `text`."""
+    if isinstance(node, list):
+        if not (part.lstrip("-").isdigit()):
+            raise ConfigError(f"override {text!r}: {part!r} is not an index of a list of {len(node)}")
+        index = int(part)
+        if not -len(node) <= index < len(node):
+            raise ConfigError(f"override {text!r}: index {index} is outside a list of {len(node)}")
+        return node[index]
+    if not isinstance(node, dict):
+        raise ConfigError(f"override {text!r}: cannot go into {part!r} (not a section or list)")
+    if part not in node and create:
+        node[part] = {}
+    return node.get(part)
+
+
 def apply_overrides(data: Mapping[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """A copy of nested dict `data` with each `a.b.c=value` override set."""
+    """A copy of nested dict `data` with each `a.b.c=value` override set. A numeric part
+    indexes a list: `data.sources.2.weight=0.5` sets the weight of the third source."""
     out: dict[str, Any] = json.loads(json.dumps(data, default=str))
     for text in overrides:
         path, value = parse_override(text)
-        node = out
+        node: Any = out
         for part in path[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise ConfigError(f"override {text!r}: {part!r} is not a section")
+            child = _step(node, part, text, create=True)
+            if not isinstance(child, (dict, list)):
+                raise ConfigError(f"override {text!r}: {part!r} is not a section or list")
             node = child
-        node[path[-1]] = value
+        last = path[-1]
+        if isinstance(node, list):
+            _step(node, last, text, create=False)
+            node[int(last)] = value
+        else:
+            node[last] = value
     return out
 
 

@@ -25,7 +25,7 @@ def _one_torch_thread():
 def test_ds_cnn_matches_the_published_counts():
     counts = count_model(build_model("ds_cnn"), (49, 10))
     assert counts.params == 23_756
-    assert counts.macs == 2_656_768  # DESIGN.md / MLPerf Tiny
+    assert counts.macs == 2_656_768  # docs/architecture.md / MLPerf Tiny
     conv1 = next(r for r in counts.rows if r.name == "conv1")
     assert conv1.output_shape == (64, 25, 5)  # feature maps 25x5x64
     assert conv1.macs == 25 * 5 * 64 * 10 * 4

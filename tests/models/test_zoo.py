@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import pytest
@@ -106,7 +108,7 @@ def test_default_frontend_gives_the_default_input(name):
 
 def test_ds_cnn_is_the_mlperf_reference_size():
     model = build_model("ds_cnn")
-    assert _trainable(model) == 23_756  # DESIGN.md
+    assert _trainable(model) == 23_756  # docs/architecture.md
     folded = build_model("ds_cnn", batch_norm=False)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
     # Folding removes the 9 BN layers' gamma and beta (64 channels each): "22.6 K after folding".
@@ -162,8 +164,8 @@ def test_options_and_errors():
 
 def test_model_info_is_typed_and_frozen():
     info = MODELS.get("crnn_gru_att").meta
-    assert info.quantizable is False and info.streamable is True
-    with pytest.raises(Exception):
+    assert info.quantizable is False and info.streamable is False
+    with pytest.raises(dataclasses.FrozenInstanceError):
         info.param_budget = 1  # type: ignore[misc]
 
 
@@ -229,3 +231,19 @@ def test_subspectral_norm_normalises_each_band_separately():
     assert torch.allclose(var, torch.ones(2, 5), atol=1e-3)
     with pytest.raises(ValueError, match="do not split"):
         norm(torch.zeros(1, 2, 3, 12))
+
+
+@pytest.mark.parametrize("name", model_names())
+def test_the_model_table_claims_only_what_is_proven(name):
+    """`tinykws models` prints `stream` and `int8` from ModelInfo: "yes" must be backed by
+    code (the export test proves every quantizable model bit-exact) and "no" by a refusal."""
+    import importlib.util
+
+    from tinykws.errors import UnsupportedOpError
+    from tinykws.quant import prepare
+
+    info = model_info(name)
+    assert not info.streamable or importlib.util.find_spec("tinykws.stream") is not None
+    if not info.quantizable:
+        with pytest.raises(UnsupportedOpError, match=name):
+            prepare(build_model(name).eval())

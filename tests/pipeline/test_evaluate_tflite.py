@@ -64,7 +64,7 @@ def test_three_runtimes_give_identical_outputs(exported, tiny_folder_dataset, tm
     ref, ref_out, order = _evaluate(exported.tflite_path, data, tmp_path / "reference.npy", capsys,
                                     "--runtime", "reference")
     micro, micro_out, _ = _evaluate(exported.tflite_path, data, tmp_path / "reference_micro.npy", capsys,
-                                    "--profile", "tflite_micro")
+                                    "--arithmetic", "tflite_micro")
     lite, lite_out, lite_order = _evaluate(exported.tflite_path, data, tmp_path / "litert.npy", capsys,
                                            "--runtime", "litert")
     tflm, tflm_out, _ = _evaluate(exported.tflite_path, data, tmp_path / "tflm.npy", capsys, "--runtime", "tflm")
@@ -88,13 +88,14 @@ def test_three_runtimes_give_identical_outputs(exported, tiny_folder_dataset, tm
     top1 = float(np.mean(ref_out.argmax(axis=1) == np.asarray(expected_targets)))
     assert ref["top1"] == pytest.approx(top1) and ref["num_clips"] == n
     assert ref["contract_source"] == "embedded metadata" and ref["notes"] == []
-    assert ref["runtime"] == "reference" and ref["profile"] == "litert_ref" and ref["arena_bytes"] is None
-    assert micro["profile"] == "tflite_micro"
+    assert ref["runtime"] == "reference" and ref["arithmetic"] == "litert_ref" and "arena_bytes" not in ref
+    assert micro["arithmetic"] == "tflite_micro" and lite["arithmetic"] == "litert_ref"
+    assert tflm["arithmetic"] == "tflite_micro"
     assert lite["runtime"] == "litert" and lite["litert_kernels"] == "reference"
     assert tflm["runtime"] == "tflm" and tflm["arena_bytes"] == exported.arena_bytes > 0
     assert {"per_class", "confusion", "macro_auc", "eembc_auc"} <= set(ref)
-    assert ref["input_quantization"] == {"scale": exported.manifest["input"]["scale"],
-                                         "zero_point": exported.manifest["input"]["zero_point"]}
+    assert (ref["input"]["scale"], ref["input"]["zero_point"]) == (exported.manifest["input"]["scale"],
+                                                                   exported.manifest["input"]["zero_point"])
 
 
 def test_foreign_file_gets_assumed_contract(exported, tiny_folder_dataset, tmp_path, capsys):
@@ -127,12 +128,12 @@ def test_bad_input_is_a_clear_error(exported, tiny_folder_dataset, tmp_path, cap
     assert "not a .tflite file" in capsys.readouterr().err
 
     assert main(["evaluate", str(tmp_path / "model.pt"), "--data", data, "--runtime", "tflm"]) == 2
-    assert "--runtime apply only to .tflite" in capsys.readouterr().err
+    assert "model.pt: no such .tflite file" in capsys.readouterr().err
     assert main(["evaluate", str(exported.tflite_path), "--data", data, "--runtime", "litert",
-                 "--profile", "tflite_micro"]) == 2
-    assert "only to --runtime reference" in capsys.readouterr().err
+                 "--arithmetic", "tflite_micro"]) == 2
+    assert "runtime 'litert' takes no option arithmetic" in capsys.readouterr().err
     assert main(["evaluate", str(exported.tflite_path), "--data", data, "--litert-kernels", "xnnpack"]) == 2
-    assert "only to --runtime litert" in capsys.readouterr().err
+    assert "runtime 'reference' takes no option kernels" in capsys.readouterr().err
 
     # A foreign file whose input is not the MLPerf 49x10 needs --frontend.
     tfl = read_tflite(exported.tflite_path)
@@ -167,9 +168,9 @@ def test_mlperf_reference_model_on_real_clips(ref_model_int8, sc12_test_dev, tmp
     np.testing.assert_array_equal(lite_out, ref_out)
     np.testing.assert_array_equal(tflm_out, micro_out)
     assert ref["contract_source"] == "assumed" and ref["frontend"]["kind"] == "mfcc"
-    assert 20_000 < tflm["arena_bytes"] < 26_000  # DESIGN: ~21-24 KB for this model
+    assert 20_000 < tflm["arena_bytes"] < 26_000  # docs/architecture.md: 24,272 B for this model
     im = intmodel_from_tflite(ref_model_int8)
-    assert ref["input_quantization"] == {"scale": im.input_tensors[0].scale, "zero_point": 83}
+    assert (ref["input"]["scale"], ref["input"]["zero_point"]) == (im.input_tensors[0].scale, 83)
     x = quantize(_features([subset / c for c in order["clips"]]), im.input_tensors[0]).reshape(48, 49, 10, 1)
     np.testing.assert_array_equal(run(im, x).output, ref_out)
     assert ref["top1"] == pytest.approx(np.mean(ref_out.argmax(1) == np.asarray(order["targets"])))
@@ -177,7 +178,8 @@ def test_mlperf_reference_model_on_real_clips(ref_model_int8, sc12_test_dev, tmp
 
 def test_adopted_file_and_matching_manifest_give_the_contract(exported, tiny_folder_dataset, tmp_path):
     from tinykws.export.adopt import adopt_tflite
-    from tinykws.export.evaluate_tflite import evaluate_tflite, resolve_contract
+    from tinykws.eval.evaluate import evaluate_folder
+    from tinykws.export.contract import resolve_contract
     from tinykws.export.manifest import file_facts, read_manifest, write_manifest
 
     tfl = read_tflite(exported.tflite_path)
@@ -193,9 +195,9 @@ def test_adopted_file_and_matching_manifest_give_the_contract(exported, tiny_fol
                            model_name="tiny", arena=False)
     manifest = read_manifest(adopted.manifest_path)
     assert manifest["model"]["name"] == "tiny" and manifest["input"] == exported.manifest["input"]
-    a = evaluate_tflite(adopted.tflite_path, tiny_folder_dataset.root, progress=False)
-    b = evaluate_tflite(exported.tflite_path, tiny_folder_dataset.root, progress=False)
-    assert a.prepared.contract.source == "embedded metadata"
+    a = evaluate_folder(adopted.tflite_path, tiny_folder_dataset.root, "reference")
+    b = evaluate_folder(exported.tflite_path, tiny_folder_dataset.root, "reference")
+    assert a.info.contract_source == "embedded metadata"
     np.testing.assert_array_equal(a.outputs, b.outputs)
     with pytest.raises(ConfigError, match="12 outputs but 2 labels"):
         adopt_tflite(foreign, tmp_path / "bad" / "model.tflite", "mlperf_mfcc", ["yes", "no"], arena=False)

@@ -11,7 +11,7 @@ import torch
 from tinykws.audio.frontends import build_frontend
 from tinykws.cli.main import main
 from tinykws.data.labels import MLPERF_LABELS
-from tinykws.export import read_manifest, run_litert, run_tflm
+from tinykws.export import LiteRTEngine, TFLMEngine, read_manifest
 from tinykws.intmodel import intmodel_from_tflite, quantize, run
 from tinykws.models import build_model
 from tinykws.train.checkpoint import Checkpoint, save_checkpoint
@@ -38,8 +38,13 @@ def test_quantize_cli_writes_a_bit_exact_model(checkpoint, tiny_raw_dataset, tmp
                  "--calib", "6", "--observer", "percentile", "--qat-epochs", "1", "--qat-clips", "8"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "agrees with the fake-quant model on 100.00 %" in printed
+    n = int(printed.split("verified on ")[1].split(" inputs")[0])
+    assert n > 0
+    for engine in ("LiteRT BUILTIN_REF", "TFLite Micro", "numpy runtime on the file read back (litert_ref)",
+                   "numpy runtime on the file read back (tflite_micro)"):
+        assert f"{engine}: identical int8 outputs on {n}/{n} inputs" in printed
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["verification"]["ok"] and len(summary["verification"]["checks"]) == 4
     assert summary["calib_clips"] == 6 and len(summary["qat_losses"]) == 1
     assert set(summary["accuracy"]) == {"float", "fake_quant", "int8"}
     manifest = read_manifest(out / "manifest.json")
@@ -50,9 +55,9 @@ def test_quantize_cli_writes_a_bit_exact_model(checkpoint, tiny_raw_dataset, tmp
     x = (np.random.default_rng(0).normal(size=(3, 49, 10)) * 10).astype(np.float32)
     im = intmodel_from_tflite(out / "model.tflite")
     xi = quantize(x, im.input_tensors[0]).reshape(3, 49, 10, 1)
-    np.testing.assert_array_equal(run_litert(out / "model.tflite", xi), run(im, xi).output)
-    tflm = run_tflm(out / "model.tflite", xi)
-    np.testing.assert_array_equal(tflm.outputs, run(intmodel_from_tflite(out / "model.tflite", "tflite_micro"),
+    np.testing.assert_array_equal(LiteRTEngine(out / "model.tflite").run(xi), run(im, xi).output)
+    tflm = TFLMEngine(out / "model.tflite")
+    np.testing.assert_array_equal(tflm.run(xi), run(intmodel_from_tflite(out / "model.tflite", "tflite_micro"),
                                                     xi).output)
     assert manifest["arena_bytes"] == tflm.arena_bytes
 
@@ -70,3 +75,29 @@ def test_quantize_cli_simulation_only_and_bad_input(checkpoint, tiny_raw_dataset
     assert main(["quantize", str(checkpoint), "--data", str(tiny_raw_dataset.root), "--out", str(out),
                  "--weight-bits", "9"]) == 2
     assert "weight_bits" in capsys.readouterr().err
+
+
+def test_quantize_takes_its_settings_from_the_run_recipe(checkpoint, tiny_raw_dataset, tiny_folder_dataset, tmp_path,
+                                                         capsys):
+    """A run folder's config.yaml (sections data, quant, export) is all `quantize` needs; flags win."""
+    import shutil
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(checkpoint, run / "best.pt")
+    (run / "config.yaml").write_text(
+        f"data:\n  sources:\n    - path: {tiny_raw_dataset.root}\n"
+        f"quant: {{calib_clips: 5, observer: mse, seed: 3}}\n"
+        f"export: {{test_data: {tiny_folder_dataset.root}, arena: false}}\n")
+    assert main(["quantize", str(run), "--out", str(tmp_path / "q"), "--json", "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["calib_clips"] == 5 and summary["arena_bytes"] is None
+    assert summary["test_clips"] == len(tiny_folder_dataset.files) and summary["verification"]["ok"]
+    assert json.loads((tmp_path / "q" / "summary.json").read_text())["quantization"]["observer"] == "mse"
+    assert main(["quantize", str(run), "--out", str(tmp_path / "q"), "--calib", "4", "--no-verify", "--json",
+                 "--no-progress"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["calib_clips"] == 4 and summary["verification"] is None
+    # Without a recipe, the data must be named.
+    assert main(["quantize", str(checkpoint), "--out", str(tmp_path / "r")]) == 2
+    assert "--data" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from datagen import MLPERF_WORDS, make_folder_dataset, make_raw_dataset
 from tinykws.cli.main import main
 from tinykws.errors import ConfigError
 from tinykws.train.checkpoint import load_checkpoint
-from tinykws.train.evaluation import evaluate_checkpoint
+from tinykws.eval.evaluate import evaluate_folder
 
 RECIPE = """
 name: tiny_e2e
@@ -92,13 +92,13 @@ def test_evaluate_cli_on_the_test_split(trained, tmp_path, capsys):
 def test_evaluate_class_folder_dataset(trained, tmp_path):
     _, run_dir = trained
     folders = make_folder_dataset(tmp_path / "sc12", clips_per_class=2, unknown_clips=3, silence_clips=2)
-    result = evaluate_checkpoint(run_dir / "best.pt", folders.root, layout="folders", split="test", progress=False)
+    result = evaluate_folder(run_dir / "best.pt", folders.root, "torch", layout="folders", split="test").result
     assert result.num_clips == 10 * 2 + 3 + 2
     assert result.per_class_counts().tolist() == [2] * 10 + [2, 3]
     # a class-folder dataset without lists is wholly in whichever split is asked for
-    assert evaluate_checkpoint(run_dir / "best.pt", folders.root, split="all", progress=False).num_clips == 25
+    assert evaluate_folder(run_dir / "best.pt", folders.root, "torch", split="all").result.num_clips == 25
     with pytest.raises(ConfigError, match="split 'dev'"):
-        evaluate_checkpoint(run_dir / "best.pt", folders.root, split="dev", progress=False)
+        evaluate_folder(run_dir / "best.pt", folders.root, "torch", split="dev")
 
 
 def test_cli_errors_exit_2(tmp_path, capsys):
@@ -133,7 +133,7 @@ def test_reference_float_model_as_checkpoint_on_real_clips(sc12_test_dev, ref_mo
         (subset / folder.name).mkdir(parents=True)
         for clip in sorted(folder.iterdir())[:10]:
             (subset / folder.name / clip.name).symlink_to(clip)
-    result = evaluate_checkpoint(path, subset, layout="folders", progress=False)
+    result = evaluate_folder(path, subset, "torch", layout="folders").result
     assert result.num_clips == 120
     # 91.0 % on the whole set; a front-end, model or label-order bug gives far less
     assert result.top1 >= 0.85

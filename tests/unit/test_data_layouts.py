@@ -14,7 +14,7 @@ from tinykws.errors import DataError
 
 
 def _design_rule(speaker: str) -> str:
-    # DESIGN.md's formula, written out independently of tinykws.data.splits.
+    # The formula of docs/architecture.md, written out independently of tinykws.data.splits.
     p = (int(hashlib.sha1(speaker.encode()).hexdigest(), 16) % (2**27)) * (100 / (2**27 - 1))
     return "validation" if p < 10 else "test" if p < 20 else "train"
 

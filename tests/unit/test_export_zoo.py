@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from tinykws.errors import UnsupportedOpError
-from tinykws.export import export_tflite, run_litert, run_tflm
+from tinykws.export import LiteRTEngine, TFLMEngine, export_tflite
 from tinykws.intmodel import intmodel_from_tflite, quantize, run
 from tinykws.models import build_model, model_info, model_names
 from tinykws.quant import prepare, quantize_ptq
@@ -60,8 +60,8 @@ def test_zoo_model_exports_bit_exact(name, tmp_path):
         im = intmodel_from_tflite(result.tflite_path, arithmetic)
         xi = quantize(x, im.input_tensors[0]).reshape(len(x), *im.input_tensors[0].shape[1:])
         ours[arithmetic] = run(im, xi).output
-    np.testing.assert_array_equal(run_litert(result.tflite_path, xi, "BUILTIN_REF"), ours["litert_ref"])
-    np.testing.assert_array_equal(run_tflm(result.tflite_path, xi).outputs, ours["tflite_micro"])
+    np.testing.assert_array_equal(LiteRTEngine(result.tflite_path).run(xi), ours["litert_ref"])
+    np.testing.assert_array_equal(TFLMEngine(result.tflite_path).run(xi), ours["tflite_micro"])
     _assert_simulation_close(qmodel, x, ours["litert_ref"])
 
 
@@ -80,5 +80,5 @@ def test_causal_padding_exports_as_pad_then_valid(name, tmp_path):
     x = (rng.normal(size=(2, *shape)) * 3).astype(np.float32)
     im = intmodel_from_tflite(result.tflite_path)
     xi = quantize(x, im.input_tensors[0]).reshape(len(x), *im.input_tensors[0].shape[1:])
-    np.testing.assert_array_equal(run_litert(result.tflite_path, xi, "BUILTIN_REF"), run(im, xi).output)
+    np.testing.assert_array_equal(LiteRTEngine(result.tflite_path).run(xi), run(im, xi).output)
     _assert_simulation_close(qmodel, x, run(im, xi).output)

@@ -314,3 +314,20 @@ def test_mean(shape, axes, keep_dims):
     rng = np.random.default_rng(sum(shape) + len(axes))
     data = mean_model(rng, shape, axes, keep_dims)
     assert_matches_reference(data, [random_int8(rng, shape)])
+
+
+def test_an_accumulator_outside_int32_is_an_error_naming_the_operator():
+    """TFLite and the generated C accumulate in int32; the numpy runtime (int64) must not
+    silently give what they cannot: 70,000 products of 127 * 255 exceed 2^31."""
+    cin = 70_000
+    b = TFLiteGraphBuilder()
+    x = b.tensor((1, cin), scale=0.1, zero_point=-128)
+    wt = b.tensor((1, cin), scale=0.01, data=np.full((1, cin), 127, np.int8))
+    y = b.tensor((1, 1), scale=1000.0, zero_point=0, name="huge_fc")
+    b.operator("FULLY_CONNECTED", [x, wt, -1], [y], version=4)
+    model = intmodel_from_tflite(parse_tflite(b.to_bytes([x], [y]), "overflow.tflite"))
+    with pytest.raises(UnsupportedOpError, match=r"operator 0 \(fully_connected, output 'huge_fc'\).*int32"):
+        run(model, np.full((1, cin), 127, np.int8))
+    # Half the inputs at the zero point: the sum fits, and the run is fine.
+    half = np.where(np.arange(cin) % 2 == 0, 127, -128).astype(np.int8)[None]
+    assert run(model, half).output.shape == (1, 1)

@@ -61,6 +61,35 @@ def test_overrides(tmp_path):
         load_recipe(_write(tmp_path, GOOD), ["train.epochs"])
 
 
+def test_overrides_index_lists(tmp_path):
+    recipe = _write(tmp_path, "data:\n  sources:\n    - {path: a, weight: 1.0}\n    - {path: b, weight: 2.0}\n")
+    cfg = load_recipe(recipe, ["data.sources.1.weight=0.5", "data.sources.-2.layout=raw"])
+    assert [s.weight for s in cfg.data.sources] == [1.0, 0.5] and cfg.data.sources[0].layout == "raw"
+    with pytest.raises(ConfigError, match="index 2 is outside a list of 2"):
+        load_recipe(recipe, ["data.sources.2.weight=0.5"])
+    with pytest.raises(ConfigError, match="'w' is not an index of a list of 2"):
+        load_recipe(recipe, ["data.sources.w.weight=0.5"])
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_recipe(recipe, ["data.sources.0.wait=0.5"])
+
+
+def test_quant_and_export_sections(tmp_path):
+    from tinykws.quant.config import OBSERVERS
+    from tinykws.train.config import OBSERVER_NAMES
+
+    assert OBSERVER_NAMES == OBSERVERS  # layer 5 validates the names layer 6 defines
+    recipe = _write(tmp_path, "quant: {calib_clips: 300, observer: mse, qat_epochs: 2, calib_data: cal}\n"
+                              "export: {test_data: ../test, verify: false}\n")
+    cfg = load_recipe(recipe)
+    assert (cfg.quant.calib_clips, cfg.quant.observer, cfg.quant.qat_epochs) == (300, "mse", 2)
+    assert cfg.quant.calib_data == str((tmp_path / "cal").resolve())  # relative to the recipe
+    assert cfg.export.test_data == str((tmp_path.parent / "test").resolve()) and cfg.export.verify is False
+    for bad, key in (("quant: {observer: histogram}", "quant.observer"), ("quant: {weight_bits: 9}", "weight_bits"),
+                     ("quant: {qat_lr: .nan}", "qat_lr"), ("quant: {calib_clips: 0}", "calib_clips")):
+        with pytest.raises(ConfigError, match=key):
+            load_recipe(_write(tmp_path, bad + "\n"))
+
+
 def test_resolved_config_round_trips(tmp_path):
     cfg = load_recipe(_write(tmp_path, GOOD))
     out = tmp_path / "run" / "config.yaml"

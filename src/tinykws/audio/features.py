@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -40,6 +40,7 @@ class FeatureSet:
     features: np.ndarray
     files: tuple[str, ...]
     frontend: dict[str, Any]  # Frontend.to_dict()
+    provenance: dict[str, Any] = field(default_factory=dict)  # Frontend.provenance()
 
     def stats(self) -> FeatureStats:
         """Shape and min / max / mean over every value (NaN for an empty set)."""
@@ -55,6 +56,7 @@ class FeatureSet:
             "shape": list(self.features.shape),
             "dtype": str(self.features.dtype),
             "frontend": self.frontend,
+            "provenance": self.provenance,
         }
 
 
@@ -110,7 +112,7 @@ def extract_features(
                 "files of different lengths need the default (fixed clip length), not full length",
             )
         rows.append(feats)
-    return FeatureSet(np.stack(rows).astype(np.float32), tuple(str(f) for f in files), fe.to_dict())
+    return FeatureSet(np.stack(rows).astype(np.float32), tuple(str(f) for f in files), fe.to_dict(), fe.provenance())
 
 
 def feature_output_paths(out: str | os.PathLike) -> tuple[Path, Path]:

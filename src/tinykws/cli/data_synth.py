@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
             f"({result.validation_speakers} validation, {result.testing_speakers} testing) in {result.seconds:.1f} s"
         )
         print("engines: " + ", ".join(f"{k} {v}" for k, v in result.engines.items()))
+        if result.missing_engines:
+            print(f"note: not installed, so not in this corpus: {', '.join(result.missing_engines)} (the same "
+                  "command where they are installed makes another corpus; pass --engines to make it an error)")
         if result.fitted:
             print("fitted to 1 s: " + ", ".join(f"{k} {v}" for k, v in result.fitted.items()))
         print(f"manifest: {result.manifest}")

@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: top-1 {100 * float(ev.top1):.1f} % on {ev.num_clips} clips ({per_class})")
     for name, top1 in result.int8_top1.items():
         print(f"int8 export, {name}: top-1 {100 * top1:.1f} %")
+    for line in result.verification:
+        print(f"int8 check: {line}")
     print(f"corpus      {result.corpus_dir}")
     print(f"checkpoint  {result.checkpoint}")
     if result.tflite:

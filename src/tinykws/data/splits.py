@@ -42,7 +42,7 @@ def hash_percentage(speaker: str) -> float:
 
 
 def split_by_hash(speaker: str, validation_percent: float = 10.0, testing_percent: float = 10.0) -> str:
-    """`validation` if p < 10, `test` if p < 20, else `train` (DESIGN.md, Speech Commands rule)."""
+    """`validation` if p < 10, `test` if p < 20, else `train` (docs/architecture.md, Speech Commands split rule)."""
     p = hash_percentage(speaker)
     if p < validation_percent:
         return VALIDATION

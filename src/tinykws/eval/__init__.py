@@ -1,7 +1,9 @@
-"""Layer 4: metrics and evaluation.
+"""Layer 4: running and scoring models.
 
+- `runner`: the ModelRunner protocol every runtime implements, the registry of runtimes
+  (`open_runner(name, model)`), feeding inputs (`runner_inputs`) and reading outputs;
+- `dataset.dataset_features(...) -> LabelledFeatures`: clean clips of a split through a front-end;
+- `evaluate.evaluate_runner(runner, data) -> Evaluation`, `write_outputs`;
 - `metrics.compute_metrics(scores, labels, label_names) -> EvalResult` (top-1, per class,
-  confusion, precision/recall, one-vs-rest ROC AUC, the MLPerf Tiny "simplified AUC")
-- `evaluate.predict_scores / evaluate_features / evaluate_waveforms` for a float model
-(Scoring a checkpoint file on a dataset folder is `tinykws.train.evaluation`.)
+  confusion, precision/recall, one-vs-rest ROC AUC, the MLPerf Tiny "simplified AUC").
 """

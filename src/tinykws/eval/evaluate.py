@@ -1,78 +1,91 @@
-"""Running a float model over clips and scoring it.
+"""Scoring a runner on labelled features, and saving its raw outputs.
 
-`predict_scores` turns model inputs into softmax probabilities in batches;
-`evaluate_features` / `evaluate_waveforms` add the metrics (an `EvalResult`).
-Loading a checkpoint and a dataset folder is one layer up (`tinykws.train.evaluation`).
+    ev = evaluate_folder("model.tflite", DIR, runtime="tflm")     # open, make features, run, score
+    ev.result.top1, ev.outputs, ev.info.facts["arena_bytes"]
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 
+from tinykws.eval.dataset import LabelledFeatures
 from tinykws.eval.metrics import EvalResult, compute_metrics
+from tinykws.eval.runner import ModelRunner, RunnerInfo, output_scores, run_batches, runner_inputs
 
 
-@torch.no_grad()
-def predict_scores(
-    model: torch.nn.Module,
-    features: np.ndarray | torch.Tensor,
-    batch_size: int = 256,
-) -> np.ndarray:
-    """Softmax probabilities (N, C) of `model` on features (N, frames, features).
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """One runner on one set: metrics, raw outputs (data order) and what was run."""
 
-    The model runs in eval mode (restored afterwards) and gets (B, 1, frames, features).
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        x_all = torch.as_tensor(np.asarray(features, dtype=np.float32)) if not isinstance(
-            features, torch.Tensor) else features.float()
-        out = []
-        for start in range(0, len(x_all), batch_size):
-            logits = model(x_all[start : start + batch_size].unsqueeze(1))
-            out.append(torch.softmax(logits.double(), dim=1).numpy())
-        if not out:
-            raise ValueError("no clips to evaluate")
-        return np.concatenate(out)
-    finally:
-        model.train(was_training)
+    info: RunnerInfo
+    result: EvalResult
+    outputs: np.ndarray
+    data: LabelledFeatures
+
+    def to_dict(self) -> dict[str, Any]:
+        """The metrics' JSON plus the runner's description."""
+        return {**self.result.to_dict(), **self.info.to_dict()}
 
 
-@torch.no_grad()
-def waveforms_to_features(
-    frontend_module: torch.nn.Module, waveforms: np.ndarray, batch_size: int = 256
-) -> np.ndarray:
-    """Features (N, frames, features) of waveforms (N, samples), batch by batch."""
-    out = []
-    for start in range(0, len(waveforms), batch_size):
-        chunk = torch.from_numpy(np.ascontiguousarray(waveforms[start : start + batch_size], dtype=np.float32))
-        out.append(frontend_module(chunk).float().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 0, 0), np.float32)
+def score_outputs(outputs: np.ndarray, info: RunnerInfo, targets: np.ndarray) -> EvalResult:
+    """Metrics of raw outputs against the true labels."""
+    return compute_metrics(output_scores(outputs, info), targets, info.labels)
 
 
-def evaluate_features(
-    model: torch.nn.Module,
-    features: np.ndarray,
-    labels: np.ndarray,
-    label_names: Sequence[str],
-    batch_size: int = 256,
-) -> EvalResult:
-    """Metrics of `model` on features (N, frames, features) with true labels (N,)."""
-    scores = predict_scores(model, features, batch_size)
-    return compute_metrics(scores, labels, label_names)
+def evaluate_runner(runner: ModelRunner, data: LabelledFeatures, batch_size: int = 256,
+                    progress: bool = False) -> Evaluation:
+    """Run `runner` on `data`'s features (quantized to its input) and score it."""
+    inputs = runner_inputs(data.features, runner.info.input, runner.info.model)
+    outputs = run_batches(runner, inputs, batch_size, progress, desc=runner.info.runtime)
+    return Evaluation(runner.info, score_outputs(outputs, runner.info, data.targets), outputs, data)
 
 
-def evaluate_waveforms(
-    model: torch.nn.Module,
-    frontend_module: torch.nn.Module,
-    waveforms: np.ndarray,
-    labels: np.ndarray,
-    label_names: Sequence[str],
-    batch_size: int = 256,
-) -> EvalResult:
-    """Metrics of `model` on waveforms (N, samples) passed through the front-end."""
-    features = waveforms_to_features(frontend_module, waveforms, batch_size)
-    return evaluate_features(model, features, labels, label_names, batch_size)
+def evaluate_folder(model: Any, data_dir: str | os.PathLike, runtime: str = "torch", split: str = "test",
+                    layout: str = "auto", batch_size: int = 256, progress: bool = False, **options: Any) -> Evaluation:
+    """Open `model` in `runtime` (with its `options`) and score it on the clean clips of
+    `split` of `data_dir`, features made with the model's own front-end."""
+    from tinykws.audio.frontends import frontend_from_dict
+    from tinykws.eval.dataset import dataset_features
+    from tinykws.eval.runner import open_runner
+
+    with open_runner(runtime, model, **options) as runner:
+        data = dataset_features(data_dir, split, frontend_from_dict(runner.info.frontend), runner.info.labels,
+                                layout=layout, batch_size=batch_size, progress=progress)
+        return evaluate_runner(runner, data, batch_size, progress)
+
+
+@dataclass(frozen=True)
+class OutputFiles:
+    """Where `write_outputs` put the raw outputs (.npy) and the clip order (.json)."""
+
+    outputs: Path
+    clips: Path
+
+
+def outputs_json_path(path: str | os.PathLike) -> Path:
+    """OUT.json beside OUT.npy (OUT.x.json for any other name)."""
+    out = Path(path)
+    return out.with_suffix(".json") if out.suffix == ".npy" else out.with_name(out.name + ".json")
+
+
+def write_outputs(path: str | os.PathLike, evaluation: Evaluation) -> OutputFiles:
+    """Atomically write the raw outputs to `path` (.npy, data order) and, beside it with
+    the suffix .json, the clip names, true labels and what produced them."""
+    from tinykws.fileio import atomic_path, write_json
+
+    out = Path(path)
+    with atomic_path(out) as tmp:
+        with open(tmp, "wb") as fh:  # a file object: np.save must not append ".npy" to the temp name
+            np.save(fh, np.ascontiguousarray(evaluation.outputs))
+    clips_path = outputs_json_path(out)
+    write_json(clips_path, {
+        "outputs": out.name, "shape": list(evaluation.outputs.shape), "dtype": str(evaluation.outputs.dtype),
+        **evaluation.info.to_dict(),
+        "clips": list(evaluation.data.clips), "targets": evaluation.data.targets.astype(int).tolist(),
+    })
+    return OutputFiles(out, clips_path)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from tinykws.errors import ConfigError, UnsupportedOpError
-from tinykws.export.manifest import METADATA_NAME, file_facts, model_contract, write_manifest
-from tinykws.export.tflite import ExportResult, measure_arena
+from tinykws.export.manifest import METADATA_NAME, model_contract
+from tinykws.export.tflite import ExportResult, write_export_manifest
 from tinykws.formats.tflite_model import Subgraph, TFLiteModel
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.formats.tflite_writer import write_tflite
@@ -63,8 +63,4 @@ def adopt_tflite(source: str | os.PathLike, dest: str | os.PathLike, frontend: s
     adopted = replace(tfl, metadata=metadata, description=f"tinykws: adopted {Path(source).name}", path=None)
     dest = Path(dest)
     size = write_tflite(adopted, dest)
-    arena_bytes = measure_arena(dest) if arena else None
-    manifest = dict(contract, **file_facts(dest), arena_bytes=arena_bytes)
-    manifest_path = Path(manifest_path) if manifest_path is not None else dest.with_name("manifest.json")
-    write_manifest(manifest_path, manifest)
-    return ExportResult(dest, manifest_path, size, arena_bytes, manifest)
+    return write_export_manifest(dest, size, contract, arena, manifest_path)

@@ -1,10 +1,11 @@
-"""Run an exported .tflite on TFLite's reference engines, to check it bit for bit.
+"""TFLite's reference engines, loaded once and run on batches, to check a .tflite bit for bit.
 
 - LiteRT (ai-edge-litert) with OpResolverType.BUILTIN_REF: the reference kernels (the
   default XNNPACK delegate and the optimized kernels do not reproduce them exactly);
 - the TFLite Micro Python interpreter (PyPI tflite-micro), which also reports the tensor
   arena it needed.
-Both are optional dependencies: a missing one is an EngineUnavailableError.
+Both are optional dependencies: a missing one is an EngineUnavailableError. The runtimes
+built on them are `tinykws.export.runners`.
 """
 
 from __future__ import annotations
@@ -12,44 +13,43 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
 
 import numpy as np
 
 from tinykws.errors import EngineUnavailableError, ModelFormatError
 
 
-@dataclass(frozen=True)
-class TFLMRun:
-    """Outputs (N, ...) of TFLite Micro and its arena use in bytes (None if not reported)."""
+class LiteRTEngine:
+    """An ai-edge-litert Interpreter of the .tflite at `path` with OpResolverType `resolver`
+    ("BUILTIN_REF", "BUILTIN_WITHOUT_DEFAULT_DELEGATES" or "AUTO")."""
 
-    outputs: np.ndarray
-    arena_bytes: int | None
+    def __init__(self, path: str | os.PathLike, resolver: str = "BUILTIN_REF"):
+        try:
+            from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        except ImportError as exc:
+            raise EngineUnavailableError(f"ai-edge-litert is not installed ({exc})") from None
+        self.path = os.fspath(path)
+        try:
+            self.interp = Interpreter(model_path=self.path, num_threads=1,
+                                      experimental_op_resolver_type=getattr(OpResolverType, resolver))
+            self.interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFormatError(f"{path}: LiteRT cannot load the model ({exc})") from None
+        self.input = self.interp.get_input_details()[0]
+        self.output_index = self.interp.get_output_details()[0]["index"]
 
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        """Outputs (N, ...) on `inputs` (N, *input shape without batch), one item at a time."""
+        outputs = []
+        for x in inputs:
+            self.interp.set_tensor(self.input["index"], np.asarray(x, dtype=self.input["dtype"]).reshape(
+                self.input["shape"]))
+            self.interp.invoke()
+            outputs.append(self.interp.get_tensor(self.output_index)[0].copy())
+        return np.stack(outputs)
 
-def run_litert(path: str | os.PathLike, inputs: np.ndarray, resolver: str = "BUILTIN_REF") -> np.ndarray:
-    """Outputs of LiteRT on `inputs` (N, *input shape without batch), one item at a time.
-
-    resolver: an OpResolverType name ("BUILTIN_REF", "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "AUTO").
-    """
-    try:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    except ImportError as exc:
-        raise EngineUnavailableError(f"ai-edge-litert is not installed ({exc})") from None
-    try:
-        interp = Interpreter(model_path=os.fspath(path), num_threads=1,
-                             experimental_op_resolver_type=getattr(OpResolverType, resolver))
-        interp.allocate_tensors()
-    except (ValueError, RuntimeError) as exc:
-        raise ModelFormatError(f"{path}: LiteRT cannot load the model ({exc})") from None
-    inp = interp.get_input_details()[0]
-    out = interp.get_output_details()[0]["index"]
-    outputs = []
-    for x in inputs:
-        interp.set_tensor(inp["index"], np.asarray(x, dtype=inp["dtype"]).reshape(inp["shape"]))
-        interp.invoke()
-        outputs.append(interp.get_tensor(out)[0].copy())
-    return np.stack(outputs)
+    def close(self) -> None:
+        self.interp = None
 
 
 def _allocation_report(interp) -> str:
@@ -68,24 +68,39 @@ def _allocation_report(interp) -> str:
         return report.read()
 
 
-def run_tflm(path: str | os.PathLike, inputs: np.ndarray) -> TFLMRun:
-    """Outputs of the TFLite Micro interpreter on `inputs` and the arena bytes it used."""
-    try:
-        from tflite_micro.python.tflite_micro import runtime
-    except ImportError as exc:
-        raise EngineUnavailableError(f"tflite-micro is not installed ({exc})") from None
-    try:
-        interp = runtime.Interpreter.from_file(os.fspath(path))
-    except (ValueError, RuntimeError) as exc:
-        raise ModelFormatError(f"{path}: TFLite Micro cannot load the model ({exc})") from None
-    details = interp.get_input_details(0)
-    outputs = []
-    for x in inputs:
-        interp.set_input(np.asarray(x, dtype=details["dtype"]).reshape(details["shape"]), 0)
-        interp.invoke()
-        outputs.append(interp.get_output(0)[0].copy())
-    arena = None
-    for line in _allocation_report(interp).splitlines():
-        if "Arena allocation total" in line:
-            arena = int(line.split("total")[1].split("bytes")[0])
-    return TFLMRun(np.stack(outputs), arena)
+class TFLMEngine:
+    """The TFLite Micro Python interpreter of the .tflite at `path`."""
+
+    def __init__(self, path: str | os.PathLike):
+        try:
+            from tflite_micro.python.tflite_micro import runtime
+        except ImportError as exc:
+            raise EngineUnavailableError(f"tflite-micro is not installed ({exc})") from None
+        self.path = os.fspath(path)
+        try:
+            self.interp = runtime.Interpreter.from_file(self.path)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFormatError(f"{path}: TFLite Micro cannot load the model ({exc})") from None
+        self.input = self.interp.get_input_details(0)
+
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        """Outputs (N, ...) on `inputs` (N, *input shape without batch), one item at a time."""
+        outputs = []
+        for x in inputs:
+            self.interp.set_input(np.asarray(x, dtype=self.input["dtype"]).reshape(self.input["shape"]), 0)
+            self.interp.invoke()
+            outputs.append(self.interp.get_output(0)[0].copy())
+        return np.stack(outputs)
+
+    @property
+    def arena_bytes(self) -> int:
+        """The tensor arena TFLite Micro allocated for the model, in bytes."""
+        report = _allocation_report(self.interp)
+        for line in report.splitlines():
+            if "Arena allocation total" in line:
+                return int(line.split("total")[1].split("bytes")[0])
+        raise EngineUnavailableError(f"{self.path}: TFLite Micro printed no arena total "
+                                     f"(its allocation report: {report.strip()[:200]!r})")
+
+    def close(self) -> None:
+        self.interp = None

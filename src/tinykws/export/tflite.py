@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinykws.errors import TinyKWSError
-from tinykws.export.engines import run_tflm
+from tinykws.export.engines import TFLMEngine
 from tinykws.export.manifest import METADATA_NAME, file_facts, model_contract, write_manifest
 from tinykws.formats.tflite_writer import write_tflite
 from tinykws.intmodel.from_quantized import describe, tflite_model_from_quantized
@@ -27,25 +27,38 @@ from tinykws.intmodel.from_quantized import describe, tflite_model_from_quantize
 @dataclass(frozen=True)
 class ExportResult:
     """Where the export went: the .tflite and manifest paths, the file size in bytes, the
-    TFLite Micro arena in bytes (None when not measured) and the manifest itself."""
+    TFLite Micro arena in bytes (None when not measured, `arena_note` says why) and the
+    manifest itself."""
 
     tflite_path: Path
     manifest_path: Path
     size_bytes: int
     arena_bytes: int | None
     manifest: dict[str, Any]
+    arena_note: str = ""
 
 
-def measure_arena(path: str | os.PathLike) -> int | None:
-    """Tensor arena bytes TFLite Micro allocates for the model (None if it cannot run)."""
+@dataclass(frozen=True)
+class ArenaMeasurement:
+    """The tensor arena TFLite Micro allocated (bytes), or None and the reason."""
+
+    bytes: int | None
+    reason: str = ""
+
+
+def measure_arena(path: str | os.PathLike) -> ArenaMeasurement:
+    """Tensor arena bytes TFLite Micro allocates for the model after one inference on a
+    zero input; when TFLite Micro is missing or cannot run the model, the reason."""
     from tinykws.formats.tflite_reader import read_tflite
 
     sg = read_tflite(path).main
     shape = sg.tensors[sg.inputs[0]].shape
     try:
-        return run_tflm(path, np.zeros((1, *shape[1:]), np.int8)).arena_bytes
-    except TinyKWSError:
-        return None
+        engine = TFLMEngine(path)
+        engine.run(np.zeros((1, *shape[1:]), np.int8))
+        return ArenaMeasurement(engine.arena_bytes)
+    except TinyKWSError as exc:
+        return ArenaMeasurement(None, f"TFLite Micro arena not measured: {exc}")
 
 
 def export_tflite(qmodel, path: str | os.PathLike, frontend: dict, labels: list[str],
@@ -59,8 +72,16 @@ def export_tflite(qmodel, path: str | os.PathLike, frontend: dict, labels: list[
     metadata = {METADATA_NAME: json.dumps(contract, sort_keys=True).encode("utf-8")}
     tfl = tflite_model_from_quantized(qmodel, metadata=metadata, description=f"tinykws {qmodel.model_name} int8")
     size = write_tflite(tfl, path)
-    arena_bytes = measure_arena(path) if arena else None
-    manifest = dict(contract, **file_facts(path), arena_bytes=arena_bytes)
+    return write_export_manifest(path, size, contract, arena, manifest_path)
+
+
+def write_export_manifest(path: Path, size: int, contract: dict[str, Any], arena: bool,
+                          manifest_path: str | os.PathLike | None = None) -> ExportResult:
+    """Measure the arena (when asked) and write the manifest of the .tflite at `path`."""
+    measured = measure_arena(path) if arena else ArenaMeasurement(None, "arena not measured (not asked)")
+    manifest = dict(contract, **file_facts(path), arena_bytes=measured.bytes)
+    if measured.reason:
+        manifest["arena_note"] = measured.reason
     manifest_path = Path(manifest_path) if manifest_path is not None else path.with_name("manifest.json")
     write_manifest(manifest_path, manifest)
-    return ExportResult(path, manifest_path, size, arena_bytes, manifest)
+    return ExportResult(path, manifest_path, size, measured.bytes, manifest, measured.reason)

@@ -30,6 +30,21 @@ _RANGES = {
 }
 
 
+class Int32RangeError(ArithmeticError):
+    """A value that TFLite holds in an int32 left that range (the numpy kernels compute in
+    int64, TFLite and the generated C in int32: they would silently differ)."""
+
+
+def check_int32(values: np.ndarray, what: str) -> np.ndarray:
+    """`values` unchanged if every one fits in int32; else Int32RangeError naming `what`."""
+    if values.size:
+        lo, hi = int(values.min()), int(values.max())
+        if lo < INT32_MIN or hi > INT32_MAX:
+            bad = lo if lo < INT32_MIN else hi
+            raise Int32RangeError(f"{what} reaches {bad}, outside the int32 range TFLite accumulates in")
+    return values
+
+
 def as_i64(x) -> np.ndarray:
     """`x` as an int64 array (the working type of every primitive)."""
     return np.asarray(x, dtype=np.int64)
@@ -146,6 +161,20 @@ def quantize_multiplier(real_multiplier: float, rounding: Rounding = "double") -
     if rounding == "single" and shift > 30:
         shift, q_fixed = 30, (1 << 31) - 1
     return q_fixed, shift
+
+
+def quantize_real(values, scale: float, zero_point: int, dtype=np.int8) -> np.ndarray:
+    """TFLite QUANTIZE of real `values`: value / scale in float32, rounded half away from
+    zero, plus the zero point, saturated to integer `dtype`."""
+    scaled = np.asarray(values, dtype=np.float32) / np.float32(scale)
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + np.float32(0.5))
+    lo, hi = dtype_range(dtype)
+    return np.clip(rounded.astype(np.int64) + int(zero_point), lo, hi).astype(dtype)
+
+
+def dequantize_int(values, scale: float, zero_point: int) -> np.ndarray:
+    """Integers -> float32 reals scale * (q - zero_point)."""
+    return (np.asarray(values, dtype=np.float32) - np.float32(zero_point)) * np.float32(scale)
 
 
 def count_leading_zeros_u32(x) -> np.ndarray:

@@ -4,7 +4,8 @@ Each mirrors TFLite's reference integer kernel: int32 accumulation of
 weight * (input - input_zero_point) over the window (positions outside the input
 contribute nothing), plus the int32 bias, requantized by a fixed-point multiplier,
 offset by the output zero point and clamped. Arrays are int64 internally (im2col +
-integer matmul), so no accumulation can overflow.
+integer matmul); an accumulator outside int32, where TFLite and the generated C would
+wrap, is an Int32RangeError.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from tinykws.fixedpoint.primitives import Rounding, multiply_by_quantized_multiplier
+from tinykws.fixedpoint.primitives import Rounding, check_int32, multiply_by_quantized_multiplier
 from tinykws.intmodel.params import ConvParams, FullyConnectedParams, Geometry2D
 
 
@@ -47,6 +48,7 @@ def windows(x: np.ndarray, g: Geometry2D, pad_value: int = 0) -> np.ndarray:
 def requantize(acc: np.ndarray, multipliers, shifts, output_offset: int, act_min: int, act_max: int,
                rounding: Rounding, dtype) -> np.ndarray:
     """int32 accumulators -> quantized outputs (per-channel multipliers along the last axis)."""
+    check_int32(acc, "the accumulator (sum of products plus bias)")
     scaled = multiply_by_quantized_multiplier(acc, multipliers, shifts, rounding) + output_offset
     return np.clip(scaled, act_min, act_max).astype(dtype)
 

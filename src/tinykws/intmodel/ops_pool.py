@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinykws.fixedpoint.primitives import Rounding, dtype_range, multiply_by_quantized_multiplier
+from tinykws.fixedpoint.primitives import Rounding, check_int32, dtype_range, multiply_by_quantized_multiplier
 from tinykws.intmodel.ops_conv import windows
 from tinykws.intmodel.params import MeanParams, PoolParams
 
@@ -17,7 +17,7 @@ def average_pool2d(p: PoolParams, x: np.ndarray) -> np.ndarray:
     """
     values = windows(x.astype(np.int64), p.geometry)
     present = windows(np.ones((1, *x.shape[1:3], 1), dtype=np.int64), p.geometry)
-    total = values.sum(axis=(-2, -1))
+    total = check_int32(values.sum(axis=(-2, -1)), "the window sum")
     count = present.sum(axis=(-2, -1))  # (1, OH, OW, 1), broadcasts over batch and channels
     half = count // 2
     mean = np.where(total >= 0, (total + half) // count, -((-total + half) // count))
@@ -35,7 +35,7 @@ def mean(p: MeanParams, x: np.ndarray, rounding: Rounding) -> np.ndarray:
     """MEAN of int8 values over `p.axes`, requantized to the output scale."""
     values = x.astype(np.int64)
     count = int(np.prod([x.shape[a] for a in p.axes], dtype=np.int64))
-    total = values.sum(axis=p.axes, keepdims=p.keep_dims)
+    total = check_int32(values.sum(axis=p.axes, keepdims=p.keep_dims), "the sum")
     # Fold 1/count into the multiplier with as many extra bits as count has (at most 32,
     # and keeping the final shift >= -31), exactly as the reference kernel.
     extra = min(count.bit_length() - 1, 32, 31 + p.shift)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinykws.errors import TinyKWSError, UnsupportedOpError
+from tinykws.fixedpoint.primitives import Int32RangeError
 from tinykws.intmodel import ops_conv, ops_elementwise, ops_pool
 from tinykws.intmodel.graph import IntModel, IntOp
 
@@ -111,7 +112,11 @@ def run(model: IntModel, inputs: np.ndarray | Sequence[np.ndarray], keep_interme
                     raise TinyKWSError(f"tensor {model.tensors[i].name!r} is used before it is computed")
                 xs.append(data)
         out_tensor = model.tensors[op.outputs[0]]
-        values[op.outputs[0]] = kernel(op, xs, np.dtype(out_tensor.dtype), op.rounding)
+        try:
+            values[op.outputs[0]] = kernel(op, xs, np.dtype(out_tensor.dtype), op.rounding)
+        except Int32RangeError as exc:
+            raise UnsupportedOpError(f"operator {model.ops.index(op)} ({op.kind}, output {out_tensor.name!r}): "
+                                     f"{exc}") from None
     outputs = tuple(values[i] for i in model.outputs)
     tensors = {model.tensors[i].name: v for i, v in values.items()} if keep_intermediates else {}
     return RunResult(outputs=outputs, tensors=tensors)

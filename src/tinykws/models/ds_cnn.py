@@ -1,6 +1,6 @@
 """DS-CNN: a regular convolution, then depthwise-separable blocks, global average pool, FC.
 
-`ds_cnn` is the MLPerf Tiny reference (Conv 64@10x4 stride 2, 4 x DS 64@3x3; DESIGN.md);
+`ds_cnn` is the MLPerf Tiny reference (Conv 64@10x4 stride 2, 4 x DS 64@3x3; docs/architecture.md);
 `ds_cnn_m` and `ds_cnn_l` are the Hello Edge (Zhang et al. 2017, arXiv:1711.07128) medium
 and large configurations, from ARM ML-KWS-for-MCU `train_commands.txt`:
 M `5 172 10 4 2 1 172 3 3 2 2 172 3 3 1 1 172 3 3 1 1 172 3 3 1 1`,
@@ -102,7 +102,7 @@ class DSCNN(nn.Module):
         return self.fc(self.pool(x))
 
 
-_MFCC = dict(frontend="mlperf_mfcc", input_shape=(49, 10), streamable=True, quantizable=True)
+_MFCC = dict(frontend="mlperf_mfcc", input_shape=(49, 10), streamable=False, quantizable=True)
 
 
 @register_model("ds_cnn", ModelInfo(

@@ -25,11 +25,11 @@ class ModelInfo:
 
     frontend: name of the default front-end preset (`tinykws.audio.frontends`).
     input_shape: default input (frames, features) for that front-end.
-    streamable: every time-axis operation can run frame by frame with a bounded state
-        (convolutions along time, recurrences, a window mean). Convolutions with 'same'
-        time padding look ahead; build with `causal=True` for a stream form that equals
-        the whole-window model exactly.
-    quantizable: the network maps onto the TFLite int8 builtin ops.
+    streamable: a streaming form of the model exists and a zoo test proves that it equals
+        the clip model on sliding windows. False everywhere until tinykws has streaming
+        code: `tinykws models` shows only what a test proves.
+    quantizable: the network maps onto the TFLite int8 builtin ops, and the zoo export test
+        proves it bit-exact in the numpy runtime, LiteRT and TFLite Micro.
     param_budget: maximum trainable parameters on `input_shape` with 12 classes.
     description: one line for `tinykws models`.
     """

@@ -48,7 +48,7 @@ class TinyConv(nn.Module):
 
 
 @register_model("tiny_conv", ModelInfo(
-    frontend="micro_speech", input_shape=(49, 40), streamable=True, quantizable=True, param_budget=50_000,
+    frontend="micro_speech", input_shape=(49, 40), streamable=False, quantizable=True, param_budget=50_000,
     description="TFLite micro_speech tiny_conv: conv 8@10x8/2, FC",
 ))
 def tiny_conv(

@@ -5,7 +5,8 @@ keyword spotter, offline, in minutes.
 2. train `ds_cnn` on it (waveform augmentation with the corpus' own noise);
 3. evaluate on the corpus' held-out speakers, and on real speech when a folder of it
    exists (by default ../shared/data/sc12_test_dev beside the working folder);
-4. quantize to int8 and export a .tflite checked against the integer runtime;
+4. quantize to int8, export a .tflite, read it back and check its int8 outputs in the
+   numpy runtime, LiteRT and TFLite Micro;
 5. write plots and a short HTML report, and say where everything is.
 
 Every stage is a library call of its own layer; this module only strings them together.
@@ -77,6 +78,7 @@ class DemoResult:
     evaluations: dict[str, EvalResult]
     tflite: Path | None = None
     int8_top1: dict[str, float] = field(default_factory=dict)
+    verification: tuple[str, ...] = ()
     seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
@@ -90,6 +92,7 @@ class DemoResult:
             "top1": {k: float(v.top1) for k, v in self.evaluations.items()},
             "per_class": {k: v.to_dict()["per_class_accuracy"] for k, v in self.evaluations.items()},
             "int8_top1": self.int8_top1,
+            "verification": list(self.verification),
             "seconds": self.seconds,
         }
 
@@ -154,16 +157,26 @@ def _train(opts: DemoOptions, corpus: Path, run_dir: Path):
 
 
 def _evaluate(checkpoint: Path, sets: dict[str, tuple[Path, str]], progress: bool) -> dict[str, EvalResult]:
-    from tinykws.train.evaluation import evaluate_checkpoint
+    from tinykws.audio.frontends import frontend_from_dict
+    from tinykws.eval.dataset import dataset_features
+    from tinykws.eval.evaluate import evaluate_runner
+    from tinykws.eval.runner import open_runner
 
-    return {name: evaluate_checkpoint(checkpoint, path, split=split, progress=progress)
-            for name, (path, split) in sets.items()}
+    results = {}
+    with open_runner("torch", checkpoint) as runner:
+        frontend = frontend_from_dict(runner.info.frontend)
+        for name, (path, split) in sets.items():
+            data = dataset_features(path, split, frontend, runner.info.labels, progress=progress)
+            results[name] = evaluate_runner(runner, data).result
+    return results
 
 
-def _quantize(checkpoint: Path, corpus: Path, test_dir: Path, out: Path):
-    from tinykws.export.pipeline import quantize_to_dir
+def _quantize(checkpoint: Path, corpus: Path, test_dir: Path, out: Path, progress: bool):
+    from tinykws.export.quantize_job import quantize_job
+    from tinykws.train.config import ExportSection, QuantSection
 
-    return quantize_to_dir(checkpoint, out, corpus, calib=300, test_dir=test_dir, arena=True)
+    return quantize_job(checkpoint, out, QuantSection(calib_clips=300), ExportSection(), corpus, test_dir,
+                        progress=progress)
 
 
 def run_demo(opts: DemoOptions = DemoOptions()) -> DemoResult:
@@ -199,18 +212,19 @@ def run_demo(opts: DemoOptions = DemoOptions()) -> DemoResult:
         plots.extend(evaluation_plots(ev, out / "plots", prefix=prefix).values())
         write_json(out / f"{prefix}eval.json", ev.to_dict())
 
-    tflite, int8 = None, {}
+    tflite, int8, verification = None, {}, []
     quant_facts: dict[str, Any] = {}
     if opts.quantize:
         test_dir = real if real is not None else corpus
-        q = timed("quantize", _quantize, checkpoint, corpus, test_dir, out / "int8")
+        q = timed("quantize", _quantize, checkpoint, corpus, test_dir, out / "int8", opts.progress)
         tflite = q.tflite_path
         int8 = {k: v / 100.0 for k, v in q.accuracy.items()}
+        verification = q.verification.lines() if q.verification is not None else ["not verified"]
         quant_facts = {"tflite": q.tflite_path, "size (bytes)": q.size_bytes,
                        "TFLite-Micro arena (bytes)": q.arena_bytes,
-                       "int8 vs fake-quant top-1 agreement": q.int_fake_quant_agreement,
                        **{f"top-1 {k} (%)": v for k, v in q.accuracy.items()},
-                       "tested on": test_dir}
+                       "tested on": q.test_source,
+                       **{f"check {i + 1}": line for i, line in enumerate(verification)}}
 
     report = out / "report.html"
     sections = [
@@ -230,7 +244,8 @@ def run_demo(opts: DemoOptions = DemoOptions()) -> DemoResult:
     if quant_facts:
         sections.append(ReportSection("int8 model", facts=quant_facts))
     write_report(report, "tinykws demo", sections)
-    demo = DemoResult(out, corpus, run_dir, checkpoint, report, evaluations, tflite, int8, seconds)
+    demo = DemoResult(out, corpus, run_dir, checkpoint, report, evaluations, tflite=tflite, int8_top1=int8,
+                      verification=tuple(verification), seconds=seconds)
     write_json(out / "demo.json", demo.summary())
     return demo
 

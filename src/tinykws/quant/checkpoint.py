@@ -44,7 +44,8 @@ def save_quantized(qmodel, path: str | os.PathLike, frontend: dict, labels: list
     }
     p = Path(path)
     with atomic_path(p) as tmp:
-        torch.save(payload, tmp)
+        with open(tmp, "wb") as fh:  # a file object: records named "archive/", not after the temp path
+            torch.save(payload, fh)
     return p
 
 

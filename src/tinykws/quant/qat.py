@@ -16,7 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from tinykws.errors import ConfigError
+from tinykws.eval.runner import output_scores, run_batches
 from tinykws.quant.qmodel import QuantizedModel
+from tinykws.quant.runner import FakeQuantRunner
 from tinykws.train.batches import ArraySource, TrainData, iterate_batches, num_batches
 from tinykws.train.distill import distillation_kl
 
@@ -29,14 +31,10 @@ class QATResult:
     val_accuracy: tuple[float, ...] = field(default_factory=tuple)
 
 
-def _accuracy(qmodel: QuantizedModel, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
-    qmodel.eval()
-    correct = 0
-    with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            xb = torch.as_tensor(x[start:start + batch_size], dtype=torch.float32)
-            correct += int((qmodel(xb).argmax(-1).numpy() == y[start:start + batch_size]).sum())
-    return 100.0 * correct / max(len(x), 1)
+def _accuracy(qmodel: QuantizedModel, x: np.ndarray, y: np.ndarray) -> float:
+    runner = FakeQuantRunner(qmodel, [str(i) for i in range(qmodel.num_classes)], {}, qmodel.model_name)
+    scores = output_scores(run_batches(runner, x), runner.info)
+    return 100.0 * float(np.mean(scores.argmax(-1) == y))
 
 
 def finetune_qat(qmodel: QuantizedModel, features: np.ndarray, labels: np.ndarray, epochs: int,

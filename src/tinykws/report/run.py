@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from tinykws.eval.evaluate import predict_scores, waveforms_to_features
-from tinykws.eval.metrics import compute_metrics
+from tinykws.audio.frontends import frontend_from_dict
+from tinykws.eval.evaluate import score_outputs
+from tinykws.eval.runner import run_batches
 from tinykws.fileio import write_json
 from tinykws.report.plots import evaluation_plots, training_curves_png
-from tinykws.train.batches import WAVEFORM, TrainData
-from tinykws.train.checkpoint import load_model
+from tinykws.train.batches import TrainData, clip_features, source_arrays
 from tinykws.train.loop import TrainResult
+from tinykws.train.runner import open_torch_runner
 
 
 def run_plots(result: TrainResult, data: TrainData) -> dict[str, str]:
@@ -17,11 +18,10 @@ def run_plots(result: TrainResult, data: TrainData) -> dict[str, str]:
     written = {"curves": str(training_curves_png(result.history, result.run_dir / "curves.png"))}
     if data.validation is None or not result.best_path.is_file():
         return written
-    model, ckpt = load_model(result.best_path)
-    features = data.validation.data
-    if data.kind == WAVEFORM:
-        features = waveforms_to_features(ckpt.build_frontend().torch_module(), features)
-    evaluation = compute_metrics(predict_scores(model, features), data.validation.labels, ckpt.labels)
+    runner = open_torch_runner(result.best_path)
+    clips, targets = source_arrays(data.validation)
+    features = clip_features(clips, data.kind, frontend_from_dict(runner.info.frontend).torch_module())
+    evaluation = score_outputs(run_batches(runner, features), runner.info, targets)
     write_json(result.run_dir / "validation.json", evaluation.to_dict())
     plots = evaluation_plots(evaluation, result.run_dir, prefix="validation_")
     written.update({k: str(v) for k, v in plots.items()})

@@ -4,6 +4,6 @@
 - `data.build_train_data(cfg.data, frontend) -> TrainData` (batches.py: mixing, batching)
 - `loop.train(cfg, data, run_dir, resume=False) -> TrainResult`
 - `checkpoint.save_checkpoint / load_checkpoint / load_model`
-- `evaluation.evaluate_checkpoint(path, data_dir, layout, split) -> EvalResult`
+- `runner.open_torch_runner(path)`: a checkpoint as a ModelRunner (runtime "torch")
 - schedules.py (step as MLPerf, cosine with warm-up), distill.py, distributed.py (torchrun)
 """

@@ -182,3 +182,14 @@ def to_model_input(
         with torch.no_grad():
             x = frontend_module(x)
     return x.float().unsqueeze(1)
+
+
+def clip_features(clips: np.ndarray, kind: str, frontend_module: torch.nn.Module | None,
+                  batch_size: int = 256) -> np.ndarray:
+    """Features (N, frames, features) float32 of stacked clips of `kind` (waveforms go
+    through the batched torch front-end, `batch_size` at a time)."""
+    if kind != WAVEFORM:
+        return np.asarray(clips, dtype=np.float32)
+    parts = [to_model_input(clips[start:start + batch_size], kind, frontend_module)[:, 0].numpy()
+             for start in range(0, len(clips), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, 0, 0), np.float32)

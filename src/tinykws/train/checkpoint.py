@@ -85,7 +85,10 @@ def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
     """Write `ckpt` atomically (temporary file, then rename) to `path`."""
     p = Path(path)
     with atomic_path(p) as tmp:
-        torch.save(ckpt.to_payload(), tmp)
+        # Through a file object: torch names the archive's records after a path, and the
+        # temporary name (with the PID) would make equal checkpoints differ in bytes.
+        with open(tmp, "wb") as fh:
+            torch.save(ckpt.to_payload(), fh)
     return p
 
 

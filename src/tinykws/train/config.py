@@ -246,9 +246,65 @@ class DistillConfig:
         return bool(self.teacher)
 
 
+# The observers of tinykws.quant (layer 6, above this one); a test keeps the two equal.
+OBSERVER_NAMES = ("minmax", "percentile", "mse")
+
+
+@dataclass(frozen=True)
+class QuantSection:
+    """How `tinykws quantize RUN_DIR` turns the trained model into int8 (flags override).
+
+    calib_clips: calibration clips from the training split of `calib_data` (empty: the
+    first data source); observer / percentile: activation ranges (see quant.QuantConfig);
+    weight_bits 2..8, act_bits 4..8 (below 8: simulation only, no .tflite); qat_epochs > 0
+    fine-tunes on up to `qat_clips` training clips at `qat_lr`, learning the float model's
+    outputs (`qat_distill`) or the labels; `seed` picks the clips.
+    """
+
+    calib_clips: int = 500
+    calib_data: str = ""
+    observer: str = "minmax"
+    percentile: float = 99.99
+    weight_bits: int = 8
+    act_bits: int = 8
+    qat_epochs: int = 0
+    qat_clips: int = 4000
+    qat_lr: float = 1e-4
+    qat_distill: bool = True
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.calib_clips < 1:
+            raise ConfigError(f"quant.calib_clips must be >= 1, got {self.calib_clips}")
+        if self.observer not in OBSERVER_NAMES:
+            raise ConfigError(f"quant.observer {self.observer!r} is not one of {', '.join(OBSERVER_NAMES)}")
+        if not 2 <= self.weight_bits <= 8 or not 4 <= self.act_bits <= 8:
+            raise ConfigError("quant.weight_bits must be 2..8 and quant.act_bits 4..8")
+        if self.qat_epochs < 0 or self.qat_clips < 1:
+            raise ConfigError("quant.qat_epochs must be >= 0 and quant.qat_clips >= 1")
+        if not (self.qat_lr > 0 and self.qat_lr < 1):
+            raise ConfigError(f"quant.qat_lr must be in (0, 1), got {self.qat_lr}")
+
+
+@dataclass(frozen=True)
+class ExportSection:
+    """What the int8 export is checked on and how.
+
+    test_data: a dataset folder whose test split measures accuracy and verifies the file in
+    every engine (empty: the validation split of the calibration data); verify: run the
+    written .tflite in the numpy runtime, LiteRT and TFLite Micro and require identical
+    int8 outputs; arena: measure the TFLite Micro tensor arena.
+    """
+
+    test_data: str = ""
+    verify: bool = True
+    arena: bool = True
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    """A whole training run, as resolved from a recipe and its overrides."""
+    """A whole training run, as resolved from a recipe and its overrides: from data to a
+    checkpoint (data ... distill), and from the checkpoint to an int8 .tflite (quant, export)."""
 
     name: str = "run"
     data: DataConfig = field(default_factory=DataConfig)
@@ -258,6 +314,8 @@ class RunConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
+    quant: QuantSection = field(default_factory=QuantSection)
+    export: ExportSection = field(default_factory=ExportSection)
 
     def validate(self) -> None:
         """Raise ConfigError for settings that cannot work together."""
@@ -268,3 +326,4 @@ class RunConfig:
         self.schedule.validate()
         self.train.validate()
         self.distill.validate()
+        self.quant.validate()

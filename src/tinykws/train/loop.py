@@ -23,13 +23,14 @@ from tqdm import tqdm
 from tinykws.config import to_dict
 from tinykws.data.labels import MLPERF_LABELS
 from tinykws.errors import ConfigError, DataError
-from tinykws.eval.evaluate import predict_scores, waveforms_to_features
+from tinykws.eval.runner import output_scores, run_batches, softmax_nll
 from tinykws.fileio import write_text
 from tinykws.train import distributed
 from tinykws.train.batches import (
     FEATURES,
     WAVEFORM,
     TrainData,
+    clip_features,
     iterate_batches,
     num_batches,
     source_arrays,
@@ -38,7 +39,9 @@ from tinykws.train.batches import (
 from tinykws.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from tinykws.train.config import RunConfig
 from tinykws.train.distill import Teacher, distillation_kl, load_teacher, teacher_only_inputs, teacher_rng
+from tinykws.train.provenance import record_provenance
 from tinykws.train.recipe import save_config
+from tinykws.train.runner import TorchRunner
 from tinykws.train.schedules import lr_at
 from tinykws.train.specaugment import batch_rng, spec_augment
 from tinykws.train.setup import (
@@ -78,6 +81,15 @@ class TrainResult:
         return float(np.mean(rates)) if rates else 0.0
 
 
+# Wall-clock fields of an epoch record: kept in metrics.jsonl, never in a checkpoint, so
+# that the same run gives the same checkpoint bytes.
+TIMING_KEYS = ("train_seconds", "train_samples_per_s", "seconds")
+
+
+def _without_timing(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in TIMING_KEYS}
+
+
 @dataclass
 class _State:
     epoch: int = 0  # epochs completed
@@ -91,7 +103,8 @@ class _State:
     def to_dict(self) -> dict[str, Any]:
         return {
             "best_val": self.best_val, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
-            "stopped_early": self.stopped_early, "history_json": json.dumps(self.history),
+            "stopped_early": self.stopped_early,
+            "history_json": json.dumps([_without_timing(h) for h in self.history]),
         }
 
     @classmethod
@@ -106,26 +119,27 @@ class _State:
 
 
 class _Validator:
-    """Validation features computed once; scores the model each epoch."""
+    """Validation features computed once; scores the live model each epoch (as a
+    TorchRunner, the way every model is run)."""
 
-    def __init__(self, data: TrainData, frontend_module, batch_size: int):
+    def __init__(self, data: TrainData, frontend, frontend_module, labels: list[str], batch_size: int):
         self.batch_size = batch_size
-        self.features = self.labels = None
+        self.frontend = frontend.to_dict()
+        self.input_shape = tuple(frontend.output_shape)
+        self.labels = labels
+        self.features = self.targets = None
         if data.validation is not None and len(data.validation):
-            clips, self.labels = source_arrays(data.validation)
-            self.features = (
-                waveforms_to_features(frontend_module, clips, batch_size) if data.kind == WAVEFORM else clips
-            )
+            clips, self.targets = source_arrays(data.validation)
+            self.features = clip_features(clips, data.kind, frontend_module, batch_size)
 
     @property
     def available(self) -> bool:
         return self.features is not None
 
     def __call__(self, model: torch.nn.Module) -> tuple[float, float]:
-        scores = predict_scores(model, self.features, self.batch_size)
-        top1 = float(np.mean(scores.argmax(1) == self.labels))
-        nll = float(-np.mean(np.log(np.clip(scores[np.arange(len(self.labels)), self.labels], 1e-12, None))))
-        return top1, nll
+        runner = TorchRunner(model, self.labels, self.frontend, self.input_shape, "validation")
+        scores = output_scores(run_batches(runner, self.features, self.batch_size), runner.info)
+        return float(np.mean(scores.argmax(1) == self.targets)), softmax_nll(scores, self.targets)
 
 
 def train(
@@ -177,15 +191,16 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
         if ckpt.rng and "torch" in ckpt.rng:
             torch.set_rng_state(ckpt.rng["torch"])
         state = _State.from_checkpoint(ckpt)
-        state.history = [h for h in state.history if h["epoch"] <= state.epoch]
+        state.history = _with_timing(run_dir, [h for h in state.history if h["epoch"] <= state.epoch])
     elif last.exists():
         raise ConfigError(f"{run_dir} already holds a run (last.pt); use --resume or another --out folder")
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir / "config.yaml")
+        record_provenance(cfg, run_dir, resumed_at_epoch=state.epoch if resume else None)
 
     teacher = _setup_teacher(cfg, data, frontend.to_dict())
-    validator = _Validator(data, fe_module, cfg.train.eval_batch_size) if info.is_main else None
+    validator = _Validator(data, frontend, fe_module, labels, cfg.train.eval_batch_size) if info.is_main else None
     has_validation = distributed.broadcast_float(float(bool(validator and validator.available)), info) > 0
     net = distributed.wrap_model(model, info)
     weights = class_weight_tensor(cfg.train.class_weights, len(labels))
@@ -195,7 +210,7 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
             model_name=cfg.model.name, model_kwargs=model_kwargs_of(model), num_classes=len(labels),
             state_dict=model.state_dict(), frontend=frontend.to_dict(), labels=labels,
             config=to_dict(cfg), epoch=state.epoch, step=state.step, optimizer=optimizer.state_dict(),
-            rng={"torch": torch.get_rng_state()}, loop_state=state.to_dict(), metrics=epoch_metrics,
+            rng={"torch": torch.get_rng_state()}, loop_state=state.to_dict(), metrics=_without_timing(epoch_metrics),
         )
 
     end_epoch = cfg.train.epochs if stop_after_epochs is None else min(cfg.train.epochs, stop_after_epochs)
@@ -294,6 +309,21 @@ def _train_one_epoch(cfg, data, net, optimizer, fe_module, teacher, weights, epo
         bar.set_postfix(loss=f"{loss_sum / max(seen, 1):.3f}", acc=f"{correct / max(seen, 1):.3f}", lr=f"{lr:.2e}")
     bar.close()
     return loss_sum, correct, seen, lr
+
+
+def _with_timing(run_dir: Path, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The checkpoint's history with the wall-clock fields metrics.jsonl kept for it."""
+    path = run_dir / "metrics.jsonl"
+    logged = {}
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+                logged[record["epoch"]] = record
+            except (ValueError, KeyError, TypeError):
+                continue  # a damaged log line: the epoch keeps its checkpointed fields
+    return [dict(h, **{k: logged[h["epoch"]][k] for k in TIMING_KEYS if k in logged.get(h["epoch"], {})})
+            for h in history]
 
 
 def _check_data(data: TrainData, frontend, labels: list[str]) -> None:

@@ -28,32 +28,27 @@ def config_from_dict(data: Mapping[str, Any], where: str = "recipe") -> RunConfi
     return cfg
 
 
-def _resolved(path: str, base: Path) -> str:
-    p = Path(os.path.expanduser(path))
+def _absolute(value: str, base: Path) -> str:
+    p = Path(os.path.expanduser(value))
     return str(p if p.is_absolute() else (base / p).resolve())
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
     section = data.get("data")
-    if not isinstance(section, dict):
-        return data
-    for key in ("sources", "validation"):
-        items = section.get(key)
-        if not isinstance(items, list):
-            continue
-        for item in items:
-            if isinstance(item, dict) and isinstance(item.get("path"), str):
-                item["path"] = _resolved(item["path"], base)
-            if isinstance(item, dict) and isinstance(item.get("noise"), list):
-                item["noise"] = [_resolved(n, base) if isinstance(n, str) else n for n in item["noise"]]
-    cache_dir = section.get("cache_dir")
-    if isinstance(cache_dir, str) and cache_dir:
-        p = Path(os.path.expanduser(cache_dir))
-        section["cache_dir"] = str(p if p.is_absolute() else (base / p).resolve())
-    teacher = (data.get("distill") or {}).get("teacher") if isinstance(data.get("distill"), dict) else None
-    if isinstance(teacher, str) and teacher:
-        p = Path(os.path.expanduser(teacher))
-        data["distill"]["teacher"] = str(p if p.is_absolute() else (base / p).resolve())
+    if isinstance(section, dict):
+        for key in ("sources", "validation"):
+            items = section.get(key)
+            for item in items if isinstance(items, list) else ():
+                if isinstance(item, dict) and isinstance(item.get("path"), str):
+                    item["path"] = _absolute(item["path"], base)
+                if isinstance(item, dict) and isinstance(item.get("noise"), list):
+                    item["noise"] = [_absolute(n, base) if isinstance(n, str) else n for n in item["noise"]]
+        if isinstance(section.get("cache_dir"), str) and section["cache_dir"]:
+            section["cache_dir"] = _absolute(section["cache_dir"], base)
+    for name, key in (("distill", "teacher"), ("quant", "calib_data"), ("export", "test_data")):
+        part = data.get(name)
+        if isinstance(part, dict) and isinstance(part.get(key), str) and part[key]:
+            part[key] = _absolute(part[key], base)
     return data
 
 

@@ -81,6 +81,11 @@ class Frontend(abc.ABC):
         """{"kind": ..., **config}: enough to rebuild this front-end exactly."""
         return {"kind": self.kind, **to_dict(self.config)}
 
+    def provenance(self) -> dict[str, Any]:
+        """Facts about how this process computes the features that are not in the config
+        (e.g. which math built the tables); recorded beside features. Empty by default."""
+        return {}
+
     def cache_key(self) -> str:
         """A hash that changes whenever anything that affects the numbers changes."""
         return stable_hash(self.to_dict())

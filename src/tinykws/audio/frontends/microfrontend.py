@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -201,6 +201,11 @@ class MicroFrontend(Frontend):
     def compute_batch(self, clips: np.ndarray) -> np.ndarray:
         features = self.features_uint16(clips)
         return (features.astype(np.float32) * np.float32(self.config.output_scale)).astype(np.float32)
+
+    def provenance(self) -> dict[str, Any]:
+        from tinykws.audio.frontends.micro import libm
+
+        return {"table_math": libm.source()}
 
     def torch_module(self) -> "torch.nn.Module":
         from tinykws.audio.frontends.micro.torch_module import MicroFrontendModule

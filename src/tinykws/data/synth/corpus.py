@@ -74,6 +74,8 @@ class SynthResult:
     fitted: dict[str, int]  # clips that had to be sped up / cut to fit 1 s
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Default engines that are not installed: the corpus differs from one made where they are.
+    missing_engines: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -291,4 +293,5 @@ def synthesize_corpus(opts: SynthOptions) -> SynthResult:
         fitted=dict(Counter(o.fitted for o in outcomes if o.fitted)),
         failures=failures,
         seconds=round(time.perf_counter() - t0, 2),
+        missing_engines=[] if opts.engines is not None else sorted(set(DEFAULT_ENGINE_WEIGHTS) - set(info)),
     )
