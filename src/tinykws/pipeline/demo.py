@@ -50,12 +50,12 @@ class DemoOptions:
     `quantize`: also make and check the int8 .tflite."""
 
     out_dir: str = "runs/demo"
-    per_word: int = 700
-    unknown_clips: int = 3500
+    per_word: int = 500
+    unknown_clips: int = 2500
     engines: tuple[tuple[str, float], ...] | None = None  # None: every installed engine
     noise_dir: str | None = None
     augment: Any = None
-    epochs: int = 24
+    epochs: int = 20
     epoch_size: int = 8000  # clips per epoch (0: the corpus' training clips)
     batch_size: int = 64
     seed: int = 0
