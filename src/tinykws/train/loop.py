@@ -38,11 +38,12 @@ from tinykws.train.batches import (
 )
 from tinykws.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from tinykws.train.config import RunConfig
-from tinykws.train.distill import Teacher, distillation_kl, load_teacher
+from tinykws.train.distill import Teacher, distillation_kl, load_teacher, teacher_only_inputs, teacher_rng
 from tinykws.train.provenance import record_provenance
 from tinykws.train.recipe import save_config
 from tinykws.train.runner import TorchRunner
 from tinykws.train.schedules import lr_at
+from tinykws.train.specaugment import batch_rng, spec_augment
 from tinykws.train.setup import (
     build_optimizer,
     build_run_model,
@@ -281,14 +282,21 @@ def _train_one_epoch(cfg, data, net, optimizer, fe_module, teacher, weights, epo
         lr = lr_at(cfg.schedule, cfg.optim.lr, epoch + b / steps, tc.epochs)
         for group in optimizer.param_groups:
             group["lr"] = lr
+        labelled = None
+        if teacher is not None and data.kind == WAVEFORM and (cfg.distill.mix_share or cfg.distill.crop_share):
+            clips, labelled = teacher_only_inputs(clips, cfg.distill.mix_share, cfg.distill.crop_share,
+                                                  teacher_rng(tc.seed, epoch, b))
         x = to_model_input(clips, data.kind, fe_module).contiguous(memory_format=torch.channels_last)
         targets = torch.from_numpy(targets_np)
-        logits = net(x)
+        x_student = spec_augment(x, cfg.data.augment.specaugment, batch_rng(tc.seed, epoch, b))
+        logits = net(x_student)
         per_clip = per_clip_loss(logits, targets, tc.label_smoothing, weights)
         if teacher is not None:
             soft = distillation_kl(logits, teacher.logits(_teacher_input(teacher, clips, x, data.kind)),
                                    cfg.distill.temperature)
             per_clip = (1.0 - cfg.distill.alpha) * per_clip + cfg.distill.alpha * soft
+            if labelled is not None:  # teacher-only inputs: no label, only the soft term
+                per_clip = torch.where(torch.from_numpy(labelled), per_clip, cfg.distill.alpha * soft)
         loss = per_clip.sum() / global_batch * info.world_size
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
