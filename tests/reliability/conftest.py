@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tinykws.cli.main import main
+
+# No per-example deadline: the machine is shared, and a slow example is not a wrong one.
+settings.register_profile("tinykws", deadline=None)
+settings.load_profile("tinykws")
 
 FUZZ_CORPUS = Path(__file__).resolve().parents[2] / "fuzz" / "corpus"
 
