@@ -23,8 +23,21 @@ import numpy as np
 
 from tinykws.errors import TinyKWSError
 
-_TMP = Path(tempfile.mkdtemp(prefix="tinykws-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
-atexit.register(shutil.rmtree, _TMP, True)
+def _scratch_folder() -> Path:
+    """tinykws-fuzz-PID in /dev/shm (or the temp folder); those of dead fuzzers are removed
+    here, since libFuzzer ends its process without running atexit handlers."""
+    base = Path("/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir())
+    for old in base.glob("tinykws-fuzz-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(old, ignore_errors=True)
+    folder = base / f"tinykws-fuzz-{os.getpid()}"
+    folder.mkdir(exist_ok=True)
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+_TMP = _scratch_folder()
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".aiff")
 FRONTENDS = ("mlperf_mfcc", "logmel", "mltk_kws")
 
