@@ -24,6 +24,7 @@ from tinykws.data.cache import cached_features
 from tinykws.data.items import load_noise
 from tinykws.data.labels import MLPERF_LABELS
 from tinykws.data.layouts import load_index
+from tinykws.data.readable import screen_index
 from tinykws.data.splits import TRAIN, VALIDATION
 from tinykws.data.view import MLPerfView, ViewConfig
 from tinykws.errors import DataError
@@ -62,12 +63,19 @@ class ViewSource:
 
 
 def _view(
-    source: DataSourceConfig, split: str, data: DataConfig, seed: int, labels: Sequence[str], folder_split: str
+    source: DataSourceConfig, split: str, data: DataConfig, seed: int, labels: Sequence[str], folder_split: str,
+    skip_unreadable: bool = False, skipped: list[str] | None = None,
 ) -> MLPerfView:
     # A class-folder dataset without list files has no split of its own: `folder_split`
     # says what all of its clips are (training data in a training source; validation data
     # when listed under data.validation). Raw folders use their lists or the speaker hash.
     index = load_index(source.path, source.layout, folder_split=folder_split)
+    # Every clip is decoded before the first step, so that all unreadable clips are named
+    # at once instead of one per failed run (training decodes lazily, epoch by epoch).
+    screened = screen_index(index, (split,), skip=skip_unreadable)
+    index = screened.index
+    if skipped is not None:
+        skipped.extend(u.path for u in screened.skipped)
     config = ViewConfig(
         silence_share=data.silence_percentage / 100.0,
         unknown_share=data.unknown_percentage / 100.0,
@@ -124,18 +132,25 @@ def build_train_data(
     seed: int = 0,
     labels: Sequence[str] = MLPERF_LABELS,
     progress: bool = True,
+    skip_unreadable: bool = False,
 ) -> TrainData:
-    """TrainData for the `data` section: one source per folder, weights and validation."""
+    """TrainData for the `data` section: one source per folder, weights and validation.
+
+    Unreadable clips (and noise recordings) are all named in one DataError, or left out
+    with `skip_unreadable` (listed in `description["skipped_unreadable"]`).
+    """
     if not data.sources:
         raise DataError("the recipe lists no data.sources to train on")
-    train_views = [_view(s, TRAIN, data, seed, labels, TRAIN) for s in data.sources]
+    skipped: list[str] = []
+    train_views = [_view(s, TRAIN, data, seed, labels, TRAIN, skip_unreadable, skipped) for s in data.sources]
     for s, v in zip(data.sources, train_views):
         if len(v) == 0:
             raise DataError(f"{s.path}: no training clips (layout {v.index.layout}, split source {v.index.split_source})")
     if data.validation:
-        val_views = [_view(s, VALIDATION, data, seed, labels, VALIDATION) for s in data.validation]
+        val_views = [_view(s, VALIDATION, data, seed, labels, VALIDATION, skip_unreadable, skipped)
+                     for s in data.validation]
     else:
-        val_views = [_view(s, VALIDATION, data, seed, labels, TRAIN) for s in data.sources]
+        val_views = [_view(s, VALIDATION, data, seed, labels, TRAIN, skip_unreadable, skipped) for s in data.sources]
     val_views = [v for v in val_views if len(v)]
     augmentation, bank = (wave_augmentation(data.augment, seed) if not data.cache and data.augment.enabled
                           else (WaveAugmentConfig(), None))
@@ -155,6 +170,7 @@ def build_train_data(
     description = {
         "train": {s.path: v.class_counts() for s, v in zip(data.sources, train_views)},
         "validation_clips": 0 if validation is None else len(validation),
+        "skipped_unreadable": sorted(set(skipped)),
     }
     return TrainData(
         sources=sources, kind=kind, weights=[s.weight for s in data.sources], validation=validation,

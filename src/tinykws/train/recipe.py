@@ -79,6 +79,25 @@ def _check_names(cfg: RunConfig, where: str) -> None:
     if name and name not in FRONTEND_PRESETS and name not in FRONTEND_KINDS:
         known = sorted(set(FRONTEND_PRESETS.names()) | set(FRONTEND_KINDS.names()))
         raise ConfigError(f"{where}: frontend.name {name!r} is not a front-end preset or kind; known: {', '.join(known)}")
+    _check_model(cfg, where)
+
+
+def _check_model(cfg: RunConfig, where: str) -> None:
+    """The front-end and the model's options, tried (the model on torch's meta device) so
+    that a bad `frontend.overrides` or `model.kwargs` names the recipe before any work."""
+    from tinykws.data.labels import MLPERF_LABELS
+    from tinykws.models.registry import check_model_options
+    from tinykws.train.setup import resolve_frontend
+
+    try:
+        frontend = resolve_frontend(cfg)
+        kwargs = dict(cfg.model.kwargs)
+        kwargs.setdefault("input_shape", tuple(frontend.output_shape))
+        if "num_classes" in kwargs:
+            raise ConfigError("model.kwargs.num_classes is set by the labels; remove it")
+        check_model_options(cfg.model.name, len(MLPERF_LABELS), **kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def config_to_yaml(cfg: RunConfig) -> str:
