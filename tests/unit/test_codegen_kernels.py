@@ -1,0 +1,155 @@
+"""Every C kernel against the numpy runtime, bit for bit: single-operator networks with
+random tensors, scales, zero points, paddings, strides, dilations, depth multipliers and
+fused activations (the builders of test_intmodel_ops, whose numpy results are themselves
+checked against LiteRT and TFLite Micro), for both arithmetics and both C paths (portable
+and the Cortex-M DSP path with emulated intrinsics). All cases run side by side in one
+generated network, so each configuration is one C build."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from c_cases import compare_c_with_numpy, merge_models, random_records
+from test_intmodel_ops import conv_model, fc_model, mean_model, unary_model
+from tinykws.formats.tflite_builder import TFLiteGraphBuilder
+from tinykws.formats.tflite_reader import parse_tflite
+from tinykws.intmodel import intmodel_from_tflite
+
+ARITHMETICS = ("tflite_micro", "litert_ref")
+
+
+def per_channel_fc_model(rng, batch: int, cin: int, cout: int) -> bytes:
+    b = TFLiteGraphBuilder()
+    in_scale, in_zp = float(rng.uniform(0.01, 0.2)), int(rng.integers(-128, 128))
+    w_scales = rng.uniform(0.002, 0.02, size=cout).astype(np.float32)
+    out_scale = in_scale * float(w_scales.mean()) * 127 * 60 * np.sqrt(cin) * float(rng.uniform(0.02, 0.08))
+    x = b.tensor((batch, cin), scale=in_scale, zero_point=in_zp)
+    w = b.tensor((cout, cin), scale=w_scales, data=rng.integers(-127, 128, (cout, cin), dtype=np.int8))
+    bias = b.tensor((cout,), np.int32, scale=np.float32(in_scale) * w_scales,
+                    data=rng.integers(-5000, 5000, cout).astype(np.int32))
+    y = b.tensor((batch, cout), scale=out_scale, zero_point=int(rng.integers(-30, 30)))
+    b.operator("FULLY_CONNECTED", [x, w, bias], [y], version=4, fused_activation_function="RELU")
+    return b.to_bytes([x], [y])
+
+
+def add_model(rng, shape, other_shape, activation) -> bytes:
+    b = TFLiteGraphBuilder()
+    s1, s2 = rng.uniform(0.01, 0.2, 2)
+    x1 = b.tensor(shape, scale=s1, zero_point=int(rng.integers(-128, 128)))
+    x2 = b.tensor(other_shape, scale=s2, zero_point=int(rng.integers(-128, 128)))
+    y = b.tensor(shape, scale=float((s1 + s2) * rng.uniform(0.6, 1.5)), zero_point=int(rng.integers(-40, 40)))
+    b.operator("ADD", [x1, x2], [y], version=2, fused_activation_function=activation)
+    return b.to_bytes([x1, x2], [y])
+
+
+def concat_model() -> bytes:
+    b = TFLiteGraphBuilder()
+    x1 = b.tensor((1, 3, 2, 2), scale=0.05, zero_point=4)
+    x2 = b.tensor((1, 3, 2, 5), scale=0.05, zero_point=4)
+    x3 = b.tensor((1, 3, 2, 1), scale=0.05, zero_point=4)
+    y = b.tensor((1, 3, 2, 8), scale=0.05, zero_point=4)
+    b.operator("CONCATENATION", [x1, x2, x3], [y], axis=-1, fused_activation_function="RELU")
+    return b.to_bytes([x1, x2, x3], [y])
+
+
+def pool_model(rng, opcode, hwc, filt, stride, padding, activation) -> bytes:
+    h, w, c = hwc
+    out_h = -(-h // stride) if padding == "SAME" else (h - filt[0]) // stride + 1
+    out_w = -(-w // stride) if padding == "SAME" else (w - filt[1]) // stride + 1
+    q = (float(rng.uniform(0.01, 0.1)), int(rng.integers(-128, 128)))
+    return unary_model(opcode, (1, h, w, c), (1, out_h, out_w, c), q, q, version=2, padding=padding,
+                       stride_h=stride, stride_w=stride, filter_height=filt[0], filter_width=filt[1],
+                       fused_activation_function=activation)
+
+
+def cases() -> dict[str, bytes]:
+    """name -> single-op .tflite bytes."""
+    rng = np.random.default_rng(2024)
+    found: dict[str, bytes] = {}
+    convs = [  # (input shape, kernel, out channels, stride, padding, activation, dilation)
+        ((1, 49, 10, 1), (10, 4), 64, 2, "SAME", "RELU", 1),  # the MLPerf DS-CNN's first layer
+        ((1, 13, 9, 3), (3, 3), 7, 1, "SAME", "NONE", 1),
+        ((1, 13, 9, 4), (3, 3), 8, 2, "VALID", "RELU6", 1),
+        ((1, 12, 11, 3), (5, 5), 6, 2, "SAME", "RELU", 1),
+        ((1, 11, 7, 5), (2, 3), 5, 1, "VALID", "RELU", 1),
+        ((1, 12, 12, 3), (3, 3), 4, 1, "SAME", "RELU", 2),
+        ((1, 9, 9, 6), (1, 1), 5, 2, "SAME", "NONE", 1),  # strided 1x1 (ResNet shortcut)
+        ((1, 25, 5, 64), (1, 1), 64, 1, "SAME", "RELU", 1),  # pointwise
+        ((1, 7, 3, 5), (1, 1), 9, 1, "VALID", "RELU6", 1),  # pointwise, more outputs than inputs
+        ((1, 5, 5, 12), (1, 1), 3, 1, "SAME", "NONE", 1),
+        ((2, 6, 5, 3), (3, 3), 4, 1, "SAME", "RELU", 1),  # a batch of two
+    ]
+    for n, (shape, kernel, cout, stride, padding, act, dil) in enumerate(convs):
+        found[f"conv{n} {shape} {kernel} s{stride} {padding} d{dil}"] = conv_model(
+            rng, "CONV_2D", shape, kernel, cout, stride, padding, act, dilation=dil)
+    depthwise = [  # (input shape, kernel, multiplier, stride, padding, activation, dilation)
+        ((1, 25, 5, 64), (3, 3), 1, 1, "SAME", "RELU", 1),
+        ((1, 11, 7, 5), (3, 3), 1, 2, "SAME", "RELU6", 1),
+        ((1, 11, 7, 3), (3, 3), 2, 1, "VALID", "NONE", 1),
+        ((1, 10, 9, 2), (3, 3), 3, 2, "VALID", "RELU", 1),
+        ((1, 12, 10, 4), (5, 5), 1, 1, "SAME", "RELU", 1),
+        ((1, 12, 12, 3), (3, 3), 1, 1, "SAME", "NONE", 2),
+        ((1, 1, 101, 8), (1, 5), 1, 1, "SAME", "RELU", 1),  # MatchboxNet's 1-D depthwise
+    ]
+    for n, (shape, kernel, mult, stride, padding, act, dil) in enumerate(depthwise):
+        found[f"depthwise{n} {shape} {kernel} m{mult} s{stride} {padding} d{dil}"] = conv_model(
+            rng, "DEPTHWISE_CONV_2D", shape, kernel, mult, stride, padding, act, dilation=dil)
+    for n, (batch, cin, cout, act, bias) in enumerate([(1, 64, 12, "NONE", True), (3, 37, 7, "RELU", True),
+                                                       (1, 640, 128, "RELU", True), (2, 8, 5, "RELU6", False)]):
+        found[f"fc{n} {batch}x{cin}->{cout}"] = fc_model(rng, batch, cin, cout, act, with_bias=bias)
+    found["fc per-channel"] = per_channel_fc_model(rng, 2, 29, 6)
+    for n, (opcode, hwc, filt, stride, padding, act) in enumerate([
+            ("AVERAGE_POOL_2D", (25, 5, 64), (25, 5), 1, "VALID", "NONE"),
+            ("AVERAGE_POOL_2D", (9, 8, 5), (3, 3), 2, "SAME", "RELU"),
+            ("AVERAGE_POOL_2D", (9, 8, 5), (3, 2), 1, "SAME", "RELU6"),
+            ("MAX_POOL_2D", (9, 8, 5), (2, 2), 2, "VALID", "NONE"),
+            ("MAX_POOL_2D", (9, 8, 5), (3, 3), 2, "SAME", "RELU")]):
+        found[f"pool{n} {opcode} {hwc} {filt} s{stride} {padding}"] = pool_model(rng, opcode, hwc, filt, stride,
+                                                                                 padding, act)
+    found["add same"] = add_model(rng, (1, 6, 5, 4), (1, 6, 5, 4), "RELU")
+    found["add broadcast"] = add_model(rng, (1, 6, 5, 4), (1, 1, 1, 4), "NONE")
+    found["add broadcast rows"] = add_model(rng, (1, 6, 5, 4), (1, 6, 1, 1), "RELU6")
+    for n, (shape, scale, beta) in enumerate([((1, 12), 0.1, 1.0), ((3, 2), 0.03, 1.0), ((2, 37), 1.0, 1.0),
+                                              ((1, 10), 0.005, 2.0), ((1, 3), 0.3, 0.5)]):
+        found[f"softmax{n} {shape}"] = unary_model("SOFTMAX", shape, shape, (scale, int(rng.integers(-128, 128))),
+                                                   (1 / 256, -128), version=2, beta=beta)
+    found["relu"] = unary_model("RELU", (2, 7, 3), (2, 7, 3), (0.05, 10), (0.06, -120), version=2)
+    found["relu6"] = unary_model("RELU6", (2, 7, 3), (2, 7, 3), (0.05, 10), (0.05, 10), version=2)
+    found["quantize"] = unary_model("QUANTIZE", (1, 40), (1, 40), (0.05, 3), (0.11, -20), version=2)
+    found["reshape"] = unary_model("RESHAPE", (1, 4, 3, 2), (1, 24), (0.07, -5), (0.07, -5),
+                                   extra_inputs=[((2,), np.int32, np.array([1, 24], np.int32))])
+    found["pad"] = unary_model("PAD", (1, 4, 3, 2), (1, 7, 4, 2), (0.07, -5), (0.07, -5), version=2,
+                               extra_inputs=[((4, 2), np.int32, np.array([[0, 0], [1, 2], [0, 1], [0, 0]], np.int32))])
+    found["concatenation"] = concat_model()
+    for n, (shape, axes, keep) in enumerate([((1, 25, 5, 16), (1, 2), True), ((1, 7, 3, 16), (1,), True),
+                                             ((2, 6, 4, 8), (1, 2, 3), False)]):
+        found[f"mean{n} {shape} {axes}"] = mean_model(np.random.default_rng(n), shape, axes, keep)
+    return found
+
+
+CASES = cases()
+
+
+@pytest.fixture(scope="module")
+def c_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("c_host_cache")
+
+
+@pytest.mark.parametrize("emulate_dsp", [False, True], ids=["portable", "dsp"])
+@pytest.mark.parametrize("arithmetic", ARITHMETICS)
+def test_every_kernel_bit_exact(arithmetic, emulate_dsp, tmp_path, c_cache):
+    names = list(CASES)
+    models = [intmodel_from_tflite(parse_tflite(CASES[n], f"{n}.tflite"), arithmetic) for n in names]
+    merged = merge_models(models)
+    records = random_records(merged, 6, seed=1)
+    records[0], records[1] = -128, 127  # saturated inputs
+    result = compare_c_with_numpy(models, tmp_path / "c", c_cache, records=records, emulate_dsp=emulate_dsp)
+    assert result.differing(names) == []
+
+
+def test_cases_cover_every_kernel():
+    kinds = {op.kind for n in CASES for op in intmodel_from_tflite(parse_tflite(CASES[n])).ops}
+    from tinykws.intmodel import KERNELS
+
+    assert kinds == set(KERNELS)
