@@ -21,7 +21,7 @@ $(PY):
 
 $(STAMP): pyproject.toml constraints.txt | $(PY)
 	$(PIPI) torch==2.13.0
-	$(PIPI) -e '.[dev,tflite,synth,piper,golden]'
+	$(PIPI) -e '.[dev,tflite,synth,piper,golden,onnx,serial]'
 	touch $(STAMP)
 
 system-deps:
