@@ -18,9 +18,9 @@ import numpy as np
 
 from tinykws.codegen.host import build_host, host_compiler, run_host_build
 from tinykws.codegen.project import generate_project
-from tinykws.errors import ConfigError, ModelFormatError
+from tinykws.errors import ConfigError
 from tinykws.eval.runner import InferenceTiming, ModelRunner, RunnerInfo
-from tinykws.export.contract import resolve_contract
+from tinykws.export.contract import resolve_contract, tflite_path
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.intmodel import intmodel_from_tflite
 
@@ -73,11 +73,4 @@ def open_c_host_runner(model: Any, arithmetic: str = "tflite_micro", emulate_dsp
                        frontend: str | Mapping[str, Any] | None = None,
                        labels: Sequence[str] | None = None) -> CHostRunner:
     """The generated C of the .tflite `model` (a path or a `tinykws quantize` folder)."""
-    path = Path(model) if isinstance(model, (str, Path)) else None
-    if path is None:
-        raise ModelFormatError("the c-host runtime takes a .tflite path or a `tinykws quantize` folder")
-    if path.is_dir():
-        path = path / "model.tflite"
-    if not path.is_file():
-        raise ModelFormatError(f"{path}: no such .tflite file")
-    return CHostRunner(path, arithmetic, bool(emulate_dsp), frontend, labels)
+    return CHostRunner(tflite_path(model, "the c-host runtime"), arithmetic, bool(emulate_dsp), frontend, labels)

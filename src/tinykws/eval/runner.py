@@ -42,6 +42,8 @@ BUILTIN_RUNNERS: dict[str, str] = {
     "litert": "tinykws.export.runners:open_litert_runner",
     "tflm": "tinykws.export.runners:open_tflm_runner",
     "c-host": "tinykws.codegen.runner:open_c_host_runner",
+    "c-qemu-serial": "tinykws.harness.device.runner:open_c_qemu_serial_runner",
+    "serial": "tinykws.harness.device.runner:open_serial_runner",
     "c-qemu-m4": "tinykws.mcu.runners:open_c_qemu_m4_runner",
     "c-qemu-m3": "tinykws.mcu.runners:open_c_qemu_m3_runner",
     "c-qemu-m7": "tinykws.mcu.runners:open_c_qemu_m7_runner",

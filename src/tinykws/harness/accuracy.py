@@ -38,7 +38,8 @@ class AccuracyResult:
     outputs_sha256: str
     per_class: dict[str, float | None] = field(default_factory=dict)
     subsets: dict[str, float] = field(default_factory=dict)
-    predictions: tuple[int, ...] = ()
+    per_sample: tuple[float, ...] = ()
+    names: tuple[str, ...] = ()
     outputs: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -51,6 +52,8 @@ class AccuracyResult:
             "target": self.target, "passed": self.passed, "samples": self.samples, "inferences": self.inferences,
             "seconds": round(self.seconds, 3), "outputs_sha256": self.outputs_sha256,
             "per_class": self.per_class, "subsets": self.subsets,
+            "samples_detail": {"names": list(self.names), "values": list(self.per_sample),
+                               "kind": "predicted class" if self.metric == "top1" else "anomaly score"},
         }
 
 
@@ -83,18 +86,20 @@ def anomaly_scores(outputs: np.ndarray, data: WorkloadData, spec: TensorSpec) ->
 
 
 def score(workload: Workload, data: WorkloadData, outputs: np.ndarray, runner_info) -> dict[str, Any]:
-    """The metric of raw outputs: {"value", "per_class", "subsets", "predictions"}."""
+    """The metric of raw outputs: {"value", "per_class", "subsets", "per_sample"} where
+    per_sample holds each sample's predicted class (top-1) or anomaly score (AUC)."""
     if workload.metric == "auc":
         scores = anomaly_scores(outputs, data, runner_info.output)
         positive = data.labels == 1
         subsets = {name: roc_auc(scores[mask], positive[mask]) for name, mask in (data.subsets or {}).items()}
-        return {"value": roc_auc(scores, positive), "per_class": {}, "subsets": subsets, "predictions": ()}
+        return {"value": roc_auc(scores, positive), "per_class": {}, "subsets": subsets,
+                "per_sample": tuple(float(v) for v in scores)}
     probabilities = output_scores(outputs, runner_info)
     labels = get_dataset(workload.dataset).labels
     metrics = compute_metrics(probabilities, data.labels, labels, keep_scores=False)
     per_class = {name: (None if np.isnan(v) else float(v)) for name, v in zip(labels, metrics.per_class_accuracy)}
     return {"value": metrics.top1, "per_class": per_class, "subsets": {},
-            "predictions": tuple(int(v) for v in probabilities.argmax(axis=1))}
+            "per_sample": tuple(int(v) for v in probabilities.argmax(axis=1))}
 
 
 def run_accuracy(runner: ModelRunner, workload: Workload, data: WorkloadData, int8_spec: TensorSpec,
@@ -109,6 +114,6 @@ def run_accuracy(runner: ModelRunner, workload: Workload, data: WorkloadData, in
         workload=workload.name, metric=workload.metric, value=float(scored["value"]),
         target=workload.quality_target, samples=data.samples, inferences=len(inputs), seconds=seconds,
         outputs_sha256=outputs_sha256(outputs), per_class=scored["per_class"],
-        subsets={k: float(v) for k, v in scored["subsets"].items()}, predictions=scored["predictions"],
-        outputs=outputs,
+        subsets={k: float(v) for k, v in scored["subsets"].items()}, per_sample=scored["per_sample"],
+        names=data.names, outputs=outputs,
     )

@@ -8,7 +8,6 @@ the runner keeps the exact instructions of every inference it ran (`instructions
 
 from __future__ import annotations
 
-import os
 import tempfile
 import weakref
 from pathlib import Path
@@ -16,9 +15,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from tinykws.errors import ModelFormatError
 from tinykws.eval.runner import ModelRunner, RunnerInfo
-from tinykws.export.contract import resolve_contract
+from tinykws.export.contract import resolve_contract, tflite_path
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.mcu.boards import QEMU_BOARDS
 from tinykws.mcu.project import from_codegen
@@ -68,14 +66,7 @@ class CQemuRunner(ModelRunner):
 
 
 def _path(model: Any) -> Path:
-    if not isinstance(model, (str, os.PathLike)):
-        raise ModelFormatError("the C runtimes take a .tflite path or a `tinykws quantize` folder")
-    path = Path(model)
-    if path.is_dir():
-        path = path / "model.tflite"
-    if not path.is_file():
-        raise ModelFormatError(f"{path}: no such .tflite file")
-    return path
+    return tflite_path(model, "the C runtimes")
 
 
 def open_c_qemu_runner(model: Any, board: str = "mps2-an386", jobs: int = 1,
