@@ -83,11 +83,23 @@ def verify_dataset(spec: DatasetSpec, root: Path) -> Path:
     return folder
 
 
+def choose_samples(count: int, limit: int | None, seed: int = 0) -> np.ndarray | None:
+    """Sorted indices of a seeded subset of `limit` of `count` samples (None: all)."""
+    if limit is None or limit >= count:
+        return None
+    if limit < 1:
+        raise DataError(f"a subset needs at least 1 sample, got {limit}")
+    return np.sort(np.random.default_rng(seed).choice(count, size=limit, replace=False))
+
+
 def _mlperf_inputs(workload: Workload, spec: DatasetSpec, folder: Path, input_scale: float | None,
-                   input_zero_point: int) -> WorkloadData:
+                   input_zero_point: int, limit: int | None) -> WorkloadData:
     samples = read_labels(folder, spec.label_file)
     if len(samples) != spec.count:
         raise DataError(f"{folder / spec.label_file}: {len(samples)} samples, the registry says {spec.count}")
+    chosen = choose_samples(len(samples), limit)
+    if chosen is not None:
+        samples = [samples[i] for i in chosen]
     names = tuple(s.path.name for s in samples)
     labels = np.array([s.label for s in samples], np.int64)
     subsets = {}
@@ -115,22 +127,24 @@ def _mlperf_inputs(workload: Workload, spec: DatasetSpec, folder: Path, input_sc
 
 
 def _audio_inputs(workload: Workload, folder: Path, labels: tuple[str, ...], input_scale: float | None,
-                  input_zero_point: int) -> WorkloadData:
+                  input_zero_point: int, limit: int | None) -> WorkloadData:
     from tinykws.audio.frontends import build_frontend
     from tinykws.eval.dataset import dataset_features
 
-    data = dataset_features(folder, "test", build_frontend(workload.input.frontend), labels, progress=False)
+    data = dataset_features(folder, "test", build_frontend(workload.input.frontend), labels, limit=limit,
+                            progress=False)
     feats = data.features.reshape((len(data), *workload.input.shape))
     inputs = feats if input_scale is None else quantize_real(feats, input_scale, input_zero_point, np.int8)
     return WorkloadData(inputs, data.targets, np.arange(len(data)), data.clips)
 
 
 def load_workload_data(workload: Workload, root: Path, *, input_scale: float | None = None,
-                       input_zero_point: int = 0, verify: bool = True) -> WorkloadData:
-    """Every sample of `workload`'s dataset under `root` as int8 model inputs (the model's
-    input quantization is needed for float windows and front-end features)."""
+                       input_zero_point: int = 0, verify: bool = True, limit: int | None = None) -> WorkloadData:
+    """Every sample of `workload`'s dataset under `root` (or a seeded subset of `limit`)
+    as int8 model inputs (the model's input quantization is needed for float windows and
+    front-end features)."""
     spec = get_dataset(workload.dataset)
     folder = verify_dataset(spec, root) if verify else resolve(root, spec.path, f"dataset {spec.name}")
     if spec.format == "mlperf-tiny-bin":
-        return _mlperf_inputs(workload, spec, folder, input_scale, input_zero_point)
-    return _audio_inputs(workload, folder, spec.labels, input_scale, input_zero_point)
+        return _mlperf_inputs(workload, spec, folder, input_scale, input_zero_point, limit)
+    return _audio_inputs(workload, folder, spec.labels, input_scale, input_zero_point, limit)

@@ -119,6 +119,7 @@ def grade_submission(submission: str | os.PathLike, *, samples: int = 50, root: 
             continue
         checks, details = {k: False for k in POINTS}, {}
         failures = sum(1 for f in compliance.failures if (f.system, f.workload) == (e.system, e.workload))
+        details["compliance"] = f"{failures} failure(s) in tinykws bench check"
         if e.data is None:
             details["accuracy"] = e.problem or "no accuracy results"
             rows.append(GradeRow(e.system, e.workload, checks, details, failures))

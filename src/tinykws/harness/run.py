@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tinykws.errors import ConfigError
 from tinykws.eval.runner import ModelRunner, RunnerInfo, TensorSpec
 from tinykws.export.contract import io_tensors, tensor_spec
@@ -67,14 +65,6 @@ def code_identity(info: RunnerInfo, spec: SutSpec) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
-def _subset(data: WorkloadData, limit: int | None, seed: int = 0) -> WorkloadData:
-    if limit is None or limit >= data.samples:
-        return data
-    if limit < 1:
-        raise ConfigError(f"--limit must be at least 1, got {limit}")
-    return data.select(np.random.default_rng(seed).choice(data.samples, size=limit, replace=False))
-
-
 def _transcript(runner: ModelRunner) -> list[str]:
     # Device systems keep the serial exchange (an optional attribute of device runners).
     lines = getattr(runner, "transcript", None)
@@ -102,8 +92,7 @@ def bench_run(workload_name: str, sut: SutSpec, *, modes: tuple[str, ...] = ("ac
     int8_spec = tensor_spec(io_tensors(read_tflite(reference_path), str(reference_path))[0])
     start = time.perf_counter()
     data = load_workload_data(workload, base, input_scale=int8_spec.scale, input_zero_point=int8_spec.zero_point,
-                              verify=verify_data)
-    data = _subset(data, limit)
+                              verify=verify_data, limit=limit)
     load_seconds = time.perf_counter() - start
     spec = get_dataset(workload.dataset)
     done = []
