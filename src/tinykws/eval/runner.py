@@ -42,6 +42,7 @@ BUILTIN_RUNNERS: dict[str, str] = {
     "litert": "tinykws.export.runners:open_litert_runner",
     "tflm": "tinykws.export.runners:open_tflm_runner",
     "c-host": "tinykws.codegen.runner:open_c_host_runner",
+    "onnxruntime": "tinykws.export.onnx_runner:open_onnxruntime_runner",
     "c-qemu-serial": "tinykws.harness.device.runner:open_c_qemu_serial_runner",
     "serial": "tinykws.harness.device.runner:open_serial_runner",
     "c-qemu-m4": "tinykws.mcu.runners:open_c_qemu_m4_runner",

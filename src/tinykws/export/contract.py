@@ -88,7 +88,7 @@ def io_tensors(tfl: TFLiteModel, where: str) -> tuple[Tensor, Tensor]:
 def _frontend_dict(spec: str | Mapping[str, Any]) -> dict[str, Any]:
     from tinykws.audio.frontends import build_frontend
 
-    if spec == NO_FRONTEND:
+    if spec == NO_FRONTEND or (isinstance(spec, Mapping) and spec.get("kind") == NO_FRONTEND):
         return {"kind": NO_FRONTEND}
 
     return build_frontend(spec).to_dict()

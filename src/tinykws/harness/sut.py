@@ -64,6 +64,16 @@ def output_names(workload: Workload) -> list[str]:
     return list(get_dataset(workload.dataset).labels)
 
 
+def frontend_config(workload: Workload) -> dict[str, Any]:
+    """The front-end config of the workload's inputs ({"kind": "none"} for images and
+    stored features)."""
+    if not workload.input.frontend:
+        return {"kind": NO_FRONTEND}
+    from tinykws.audio.frontends import build_frontend
+
+    return build_frontend(workload.input.frontend).to_dict()
+
+
 def open_sut(spec: SutSpec, workload: Workload, model: str | Path) -> ModelRunner:
     """Open runtime `spec.runtime` on `model` for `workload`: the dataset's labels, and
     the workload's front-end (or none for images and stored features) when the runtime
@@ -73,7 +83,7 @@ def open_sut(spec: SutSpec, workload: Workload, model: str | Path) -> ModelRunne
     if "labels" in accepted:
         options.setdefault("labels", output_names(workload))
     if "frontend" in accepted:
-        options.setdefault("frontend", workload.input.frontend or NO_FRONTEND)
+        options.setdefault("frontend", frontend_config(workload))
     if "workload" in accepted:
         options.setdefault("workload", workload.name)
     return open_runner(spec.runtime, model, **options)
