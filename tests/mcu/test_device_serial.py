@@ -65,6 +65,8 @@ def test_device_loop_instructions_match_the_exact_count(kws_device):
     with open_runner("c-qemu-m4", model, frontend="none") as exact:
         exact.run(data.inputs[:1])
         per_call = exact.instructions[0]
+        twice = exact.time_inferences(data.inputs[:1], 2)
+        assert twice.instructions == 2 * per_call and twice.estimated
     extra = timing.instructions - 3 * per_call
     assert 0 <= extra <= 3 * 100 + 8, (timing.instructions, per_call)
 
