@@ -164,13 +164,15 @@ def _copy_kernels(out_dir: Path) -> list[str]:
 
 def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str = "model",
                      example_input: np.ndarray | None = None, example_description: str | None = None,
-                     extra_files: Mapping[str, str | bytes] | None = None, in_place: bool = True) -> CodegenResult:
+                     extra_files: Mapping[str, str | bytes] | None = None, in_place: bool = True,
+                     example_main_c: str | None = None) -> CodegenResult:
     """Write `model` as a C99 project into `out_dir` and return what was written.
 
     `name` names the network's files (`<name>.h`, `<name>.c`); `example_input` (int8, the
     model input's shape or flat) is what main.c runs (default: the "pattern" input);
     `extra_files` maps file names to contents written beside (their .c files join the
-    library sources); `in_place=False` gives every tensor its own bytes.
+    library sources); `in_place=False` gives every tensor its own bytes; `example_main_c`
+    replaces the example main.c (e.g. a whole keyword pipeline with a front-end).
     Raises UnsupportedOpError for an operator or tensor type the C kernels cannot run.
     """
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name.startswith("tkws_") or name == "main":
@@ -205,7 +207,8 @@ def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str =
     records = np.stack([record for _, record in tests.values()])
     expected = numpy_outputs(model, records)
     first = next(iter(tests))
-    write_text(out / "main.c", example_main(name, tests[first][1], expected[0], tests[first][0]))
+    write_text(out / "main.c", example_main_c if example_main_c is not None
+               else example_main(name, tests[first][1], expected[0], tests[first][0]))
 
     library_c = [f"{name}.c", *[f for f in kernel_files if f.endswith(".c")], *extra_sources]
     headers = [f"{name}.h", *[f for f in kernel_files if f.endswith(".h")]]

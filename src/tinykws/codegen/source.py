@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tinykws.errors import ModelFormatError
-from tinykws.export.evaluate_tflite import file_sha256
+from tinykws.export.contract import file_sha256
 from tinykws.export.manifest import read_manifest
 from tinykws.fixedpoint.arithmetic import check_arithmetic
 from tinykws.intmodel.from_tflite import intmodel_from_tflite

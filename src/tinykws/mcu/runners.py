@@ -60,6 +60,10 @@ class CQemuRunner(ModelRunner):
     def run(self, inputs: np.ndarray) -> np.ndarray:
         result = self.model.run(np.asarray(inputs))
         self.instructions.extend(int(v) for v in result.instructions)
+        # The facts travel with the runner's info into evaluation results (JSON).
+        self.info.facts.update(instructions_per_inference_min=min(self.instructions),
+                               instructions_per_inference_max=max(self.instructions),
+                               inferences_run=len(self.instructions))
         return result.outputs.reshape((len(result.outputs), *self.output_shape))
 
     def time_inferences(self, inputs: np.ndarray, count: int, warmup: int = 0) -> InferenceTiming:
