@@ -34,7 +34,7 @@ ACCURACY_SUTS = [
     ("reference-tflite_micro", "reference", {"arithmetic": "tflite_micro"}),
     ("tflm", "tflm", {}),
     ("c-host", "c-host", {}),
-    ("c-host-dsp", "c-host", {"emulate_dsp": True}),
+    ("c-host-dsp", "c-host", {"dsp": "emulated"}),
     ("onnxruntime", "onnxruntime", {}),
     ("onnxruntime-qdq-float", "onnxruntime", {"optimization": "none"}),
     ("litert-xnnpack", "litert", {"kernels": "xnnpack"}),

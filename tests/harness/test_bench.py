@@ -212,7 +212,7 @@ def test_check_fails_accuracy_under_the_target_of_a_plugin_system(shared_dir, tm
 @pytest.mark.shared
 def test_check_fails_different_code_in_the_two_modes(complete_submission, tmp_path, shared_dir):
     copy = _copy(complete_submission, tmp_path)
-    bench_run("kws01", SutSpec("c-host", {"emulate_dsp": True}, system="c-host"), modes=("performance",), out=copy,
+    bench_run("kws01", SutSpec("c-host", {"dsp": "emulated"}, system="c-host"), modes=("performance",), out=copy,
               root=shared_dir, performance=QUICK)
     report = check_submission(copy, min_run_seconds=0.2)
     assert [f.rule for f in report.failures] == ["same code in both modes"]

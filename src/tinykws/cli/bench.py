@@ -28,7 +28,7 @@ def _add_run(sub) -> None:
                    help="the system under test: a runtime name (reference, litert, tflm, c-host, onnxruntime, "
                         "c-qemu-serial, serial, ... or a plugin's)")
     r.add_argument("--sut-option", "-O", action="append", default=[], metavar="KEY=VALUE",
-                   help="an option of the runtime (arithmetic=tflite_micro, kernels=optimized, emulate_dsp=true, "
+                   help="an option of the runtime (arithmetic=tflite_micro, kernels=optimized, dsp=emulated, "
                         "port=/dev/ttyACM0, ...); repeatable")
     r.add_argument("--system", default="", metavar="NAME", help="the system name of the results (default: the "
                    "runtime and its option values)")

@@ -26,10 +26,10 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from tinykws.export.contract import tflite_path
+    from tinykws.codegen.source import tflite_path
     from tinykws.export.onnx import export_onnx
 
-    source = tflite_path(args.model, "tinykws export")
+    source = tflite_path(args.model)
     out = Path(args.out) if args.out else source.with_suffix(".onnx")
     labels = args.labels.split(",") if args.labels else None
     done = export_onnx(source, out, frontend=args.frontend, labels=labels)

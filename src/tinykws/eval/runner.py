@@ -41,7 +41,7 @@ BUILTIN_RUNNERS: dict[str, str] = {
     "reference": "tinykws.export.runners:open_reference_runner",
     "litert": "tinykws.export.runners:open_litert_runner",
     "tflm": "tinykws.export.runners:open_tflm_runner",
-    "c-host": "tinykws.codegen.runner:open_c_host_runner",
+    "c-host": "tinykws.codegen.runners:open_c_host_runner",
     "onnxruntime": "tinykws.export.onnx_runner:open_onnxruntime_runner",
     "c-qemu-serial": "tinykws.harness.device.runner:open_c_qemu_serial_runner",
     "serial": "tinykws.harness.device.runner:open_serial_runner",

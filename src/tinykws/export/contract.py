@@ -43,21 +43,6 @@ class ModelContract:
     notes: tuple[str, ...] = ()
 
 
-def tflite_path(model: Any, what: str = "this runtime") -> Path:
-    """The .tflite file `model` names: a path, or a `tinykws quantize` output folder
-    (its model.tflite). ModelFormatError when it is neither."""
-    from tinykws.errors import ModelFormatError
-
-    if not isinstance(model, (str, os.PathLike)):
-        raise ModelFormatError(f"{what} takes a .tflite path or a `tinykws quantize` folder")
-    path = Path(model)
-    if path.is_dir():
-        path = path / "model.tflite"
-    if not path.is_file():
-        raise ModelFormatError(f"{path}: no such .tflite file")
-    return path
-
-
 def file_sha256(path: str | os.PathLike) -> str:
     """Hex SHA-256 of the file at `path`."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -43,7 +43,7 @@ class SutSpec:
 
 
 def parse_options(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """`key=value` strings (values read as YAML: `emulate_dsp=true`, `jobs=2`) as a dict."""
+    """`key=value` strings (values read as YAML: `dsp=emulated`, `jobs=2`) as a dict."""
     options: dict[str, Any] = {}
     for text in items:
         if "=" not in text:

@@ -17,7 +17,8 @@ import numpy as np
 
 from tinykws.errors import ConfigError
 from tinykws.eval.runner import InferenceTiming, ModelRunner, RunnerInfo
-from tinykws.export.contract import resolve_contract, tflite_path
+from tinykws.codegen.source import tflite_path
+from tinykws.export.contract import resolve_contract
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.mcu.boards import QEMU_BOARDS, get_board
 from tinykws.mcu.project import from_codegen
@@ -87,7 +88,7 @@ class CQemuRunner(ModelRunner):
 
 
 def _path(model: Any) -> Path:
-    return tflite_path(model, "the C runtimes")
+    return tflite_path(model)
 
 
 def open_c_qemu_runner(model: Any, board: str = "mps2-an386", jobs: int = 1,

@@ -24,7 +24,8 @@ import numpy as np
 
 from tinykws.errors import ConfigError
 from tinykws.eval.runner import InferenceTiming, ModelRunner, RunnerInfo, TensorSpec
-from tinykws.export.contract import resolve_contract, tflite_path
+from tinykws.codegen.source import tflite_path
+from tinykws.export.contract import resolve_contract
 from tinykws.fixedpoint.primitives import dequantize_int, quantize_real
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.harness.device.protocol import DeviceError, ProtocolError
@@ -164,7 +165,7 @@ def open_c_qemu_serial_runner(model: Any, board: str = "mps2-an386", workload: s
         raise ConfigError(f"board {board!r} is not emulated; choose from {', '.join(QEMU_BOARDS)}")
     if cpi <= 0 or (clock_hz is not None and clock_hz <= 0):
         raise ConfigError("the clock and the cycles per instruction must be positive")
-    path = tflite_path(model, "a device system under test")
+    path = tflite_path(model)
     tfl = read_tflite(path)
     contract = resolve_contract(path, tfl, frontend, labels)
     wire = wire_format(workload, input_format, contract.input)
@@ -218,7 +219,7 @@ def open_serial_runner(model: Any, port: str = "", baudrate: int = 115200, workl
 
     if not port:
         raise ConfigError("the serial system under test needs port=/dev/tty... (--sut-option port=...)")
-    path = tflite_path(model, "a device system under test")
+    path = tflite_path(model)
     contract = resolve_contract(path, read_tflite(path), frontend, labels)
     wire = wire_format(workload, input_format, contract.input)
     transport = SerialTransport(port, baudrate)
