@@ -191,7 +191,7 @@ def test_check_fails_a_missing_performance_run(complete_submission, tmp_path, sh
 def test_check_fails_a_modified_reference_model(shared_dir, tmp_path):
     model = flipped_weight_copy(shared_dir / get_workload("kws01").model.path, tmp_path / "m.tflite")
     bench_run("kws01", SutSpec("c-host"), modes=("accuracy", "performance"), out=tmp_path / "sub", root=shared_dir,
-              model=model, performance=QUICK)
+              model=model, performance=QUICK, limit=50)
     report = check_submission(tmp_path / "sub", min_run_seconds=0.2)
     reasons = _reasons(report, "reference model (accuracy)") + _reasons(report, "reference model (performance)")
     assert len(reasons) == 2 and all("modified reference model" in r for r in reasons)
