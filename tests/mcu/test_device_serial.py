@@ -91,6 +91,7 @@ def test_device_errors_are_replies_not_hangs(kws_device):
     session.command("db load 4").checked()
     assert session.command("db 123").errors == ("e-[Insufficent number of hex digits]",)
     assert session.command("db 12zz").errors == ("e-[Invalid hex digit]",)  # 0x12 stays loaded
+    assert session.command("db print").checked().messages == ("m-buffer-12",)
     assert "holds 1 bytes; the model takes 490" in session.command("infer 1 0").errors[0]
     assert session.command("infer 0").errors == ("e-[Inference iterations must be >0]",)
     assert "longer than" in session.command("x" * 5000).errors[0]

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tinykws.errors import TinyKWSError
+from tinykws.eval.runner import run_batches
 from tinykws.export.contract import io_tensors, tensor_spec
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.harness.accuracy import model_inputs, score
@@ -23,7 +24,6 @@ from tinykws.harness.data import load_workload_data
 from tinykws.harness.registry import data_root, get_workload, resolve
 from tinykws.harness.results import read_results
 from tinykws.harness.sut import SutSpec, open_sut
-from tinykws.eval.runner import run_batches
 
 POINTS = {"reproduced": 40, "quality": 30, "size": 15, "latency": 15}
 

@@ -15,7 +15,6 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from tinykws.config import from_dict, load_yaml
 from tinykws.errors import ConfigError, DataError

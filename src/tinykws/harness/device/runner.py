@@ -22,9 +22,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from tinykws.codegen.source import tflite_path
 from tinykws.errors import ConfigError
 from tinykws.eval.runner import InferenceTiming, ModelRunner, RunnerInfo, TensorSpec
-from tinykws.codegen.source import tflite_path
 from tinykws.export.contract import resolve_contract
 from tinykws.fixedpoint.primitives import dequantize_int, quantize_real
 from tinykws.formats.tflite_reader import read_tflite
