@@ -234,3 +234,22 @@ def test_grade_reruns_samples_and_catches_a_changed_log(complete_submission, tmp
     path.write_text(json.dumps(data))
     (row,) = grade_submission(copy, samples=20, root=shared_dir).rows
     assert not row.checks["reproduced"] and "20 differ" in row.details["reproduced"]
+
+
+def test_cli_lists_and_names_unknown_workloads(capsys):
+    from tinykws.cli.main import main as cli
+
+    assert cli(["bench", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "kws01" in out and "c-qemu-serial" in out and "onnxruntime" in out
+    assert cli(["bench", "run", "kws99", "--sut", "litert"]) == 2
+    assert "unknown workload 'kws99'" in capsys.readouterr().err
+
+
+@pytest.mark.shared
+def test_cli_check_exit_status(complete_submission, capsys):
+    from tinykws.cli.main import main as cli
+
+    assert cli(["bench", "check", str(complete_submission), "--min-run-seconds", "0.2"]) == 0
+    assert cli(["bench", "check", str(complete_submission)]) == 1
+    assert "run duration: run(s) shorter than 10 s" in capsys.readouterr().out
