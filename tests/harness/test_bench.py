@@ -253,3 +253,20 @@ def test_cli_check_exit_status(complete_submission, capsys):
     assert cli(["bench", "check", str(complete_submission), "--min-run-seconds", "0.2"]) == 0
     assert cli(["bench", "check", str(complete_submission)]) == 1
     assert "run duration: run(s) shorter than 10 s" in capsys.readouterr().out
+
+
+def test_inputs_follow_the_quantization_of_the_system_under_test():
+    """A model with the reference input grid gets the stored int8 samples; another int8
+    grid gets them re-quantized from the reals; a float model the reals themselves."""
+    from tinykws.eval.runner import TensorSpec
+    from tinykws.harness.accuracy import model_inputs
+    from tinykws.harness.data import WorkloadData
+
+    stored = np.array([[-128, -1, 0, 5, 127]], np.int8)
+    data = WorkloadData(stored, np.array([0]), np.array([0]), ("a",))
+    ref = TensorSpec((5,), "int8", 0.5, 3)
+    assert model_inputs(data, ref, ref) is stored
+    reals = model_inputs(data, ref, TensorSpec((5,), "float32"))
+    assert np.array_equal(reals, 0.5 * (stored.astype(np.float32) - 3))
+    coarser = model_inputs(data, ref, TensorSpec((5,), "int8", 1.0, 0))
+    assert np.array_equal(coarser, [[-66, -2, -2, 1, 62]])

@@ -17,7 +17,7 @@ import numpy as np
 
 from tinykws.eval.metrics import compute_metrics, roc_auc
 from tinykws.eval.runner import ModelRunner, TensorSpec, output_scores, run_batches
-from tinykws.fixedpoint.primitives import dequantize_int
+from tinykws.fixedpoint.primitives import dequantize_int, quantize_real
 from tinykws.harness.data import WorkloadData
 from tinykws.harness.registry import Workload, get_dataset
 
@@ -58,15 +58,22 @@ class AccuracyResult:
 
 
 def model_inputs(data: WorkloadData, int8_spec: TensorSpec, runner_spec: TensorSpec) -> np.ndarray:
-    """The workload's inputs as the runner takes them: the int8 inputs for an int8 model;
-    for a float model the reals they stand for (dequantized with the int8 reference
-    model's input parameters; the float windows themselves for anomaly detection)."""
-    if runner_spec.dtype == int8_spec.dtype:
+    """The workload's inputs as the runner takes them: the stored int8 inputs for a model
+    with the reference model's input quantization; otherwise the reals they stand for
+    (dequantized with the reference input parameters; the float windows themselves for
+    anomaly detection), quantized again for an integer model with other parameters."""
+    same = (runner_spec.dtype == int8_spec.dtype and runner_spec.scale == int8_spec.scale
+            and runner_spec.zero_point == int8_spec.zero_point)
+    if same:
         return data.inputs
     if data.windows is not None:
-        return data.windows.reshape((len(data.windows), *runner_spec.shape)).astype(np.float32)
-    reals = dequantize_int(data.inputs, int8_spec.scale, int8_spec.zero_point)
-    return reals.reshape((len(reals), *runner_spec.shape)).astype(np.float32)
+        reals = data.windows.astype(np.float32)
+    else:
+        reals = dequantize_int(data.inputs, int8_spec.scale, int8_spec.zero_point)
+    reals = reals.reshape((len(reals), *runner_spec.shape)).astype(np.float32)
+    if runner_spec.quantized:
+        return quantize_real(reals, runner_spec.scale, runner_spec.zero_point, np.dtype(runner_spec.dtype))
+    return reals
 
 
 def outputs_sha256(outputs: np.ndarray) -> str:

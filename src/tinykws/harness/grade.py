@@ -16,13 +16,12 @@ import numpy as np
 
 from tinykws.errors import TinyKWSError
 from tinykws.eval.runner import run_batches
-from tinykws.export.contract import io_tensors, tensor_spec
-from tinykws.formats.tflite_reader import read_tflite
 from tinykws.harness.accuracy import model_inputs, score
 from tinykws.harness.check import check_submission
 from tinykws.harness.data import load_workload_data
 from tinykws.harness.registry import data_root, get_workload, resolve
 from tinykws.harness.results import read_results
+from tinykws.harness.run import registered_input
 from tinykws.harness.sut import SutSpec, open_sut
 
 POINTS = {"reproduced": 40, "quality": 30, "size": 15, "latency": 15}
@@ -86,7 +85,7 @@ def _rerun(data: dict[str, Any], samples: int, root) -> tuple[bool, str]:
         return False, "results.json has no per-sample results to compare"
     base = data_root(root)
     reference = resolve(base, workload.model.path, "reference model")
-    int8_spec = tensor_spec(io_tensors(read_tflite(reference), str(reference))[0])
+    int8_spec = registered_input(workload, reference)
     full = load_workload_data(workload, base, input_scale=int8_spec.scale, input_zero_point=int8_spec.zero_point)
     index = {n: i for i, n in enumerate(full.names)}
     if any(n not in index for n in names):

@@ -70,10 +70,14 @@ class ModelSpec:
 @dataclass(frozen=True)
 class InputSpec:
     """How a sample becomes the model input: `format` (INPUT_FORMATS), the input `shape`
-    without batch, and the front-end preset when format is "frontend"."""
+    without batch, its `dtype` and quantization (real = scale * (q - zero_point)), and the
+    front-end preset when format is "frontend"."""
 
     format: str
     shape: tuple[int, ...]
+    dtype: str = "int8"
+    scale: float | None = None
+    zero_point: int = 0
     frontend: str = ""
 
     def __post_init__(self) -> None:

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinykws.errors import ConfigError
+import numpy as np
+
+from tinykws.errors import ConfigError, DataError
 from tinykws.eval.runner import ModelRunner, RunnerInfo, TensorSpec
 from tinykws.export.contract import io_tensors, tensor_spec
 from tinykws.formats.tflite_reader import read_tflite
@@ -65,6 +67,20 @@ def code_identity(info: RunnerInfo, spec: SutSpec) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
+def registered_input(workload: Workload, reference_path: Path) -> TensorSpec:
+    """The reference model's input tensor, which must be the one the registry states (the
+    stored samples are on its grid). DataError when the file disagrees."""
+    spec = tensor_spec(io_tensors(read_tflite(reference_path), str(reference_path))[0])
+    want = workload.input
+    same = (spec.dtype == want.dtype and spec.zero_point == want.zero_point and spec.scale is not None
+            and want.scale is not None and np.float32(spec.scale) == np.float32(want.scale))
+    if not same:
+        raise DataError(f"{reference_path}: input {spec.dtype} scale {spec.scale} zero point {spec.zero_point}, "
+                        f"the registry's {workload.name} says {want.dtype} scale {want.scale} zero point "
+                        f"{want.zero_point}")
+    return spec
+
+
 def _transcript(runner: ModelRunner) -> list[str]:
     # Device systems keep the serial exchange (an optional attribute of device runners).
     lines = getattr(runner, "transcript", None)
@@ -89,7 +105,7 @@ def bench_run(workload_name: str, sut: SutSpec, *, modes: tuple[str, ...] = ("ac
     reference_path = resolve(base, workload.model.path, f"reference model of {workload.name}")
     model_path = Path(model) if model is not None else reference_path
     hashes = model_hashes(model_path)
-    int8_spec = tensor_spec(io_tensors(read_tflite(reference_path), str(reference_path))[0])
+    int8_spec = registered_input(workload, reference_path)
     start = time.perf_counter()
     data = load_workload_data(workload, base, input_scale=int8_spec.scale, input_zero_point=int8_spec.zero_point,
                               verify=verify_data, limit=limit)
