@@ -71,7 +71,18 @@ def graph_sha256(tfl: TFLiteModel) -> str:
 
 
 def model_hashes(path: str | os.PathLike) -> ModelHashes:
-    """The file and graph hashes of the .tflite at `path`."""
+    """The file and graph hashes of the model at `path`: a .tflite gets both; another
+    file (a checkpoint, an ONNX file) or a folder (a run folder) only the SHA-256 of its
+    bytes (of each file's name and bytes, in sorted order, for a folder), graph "n/a"."""
     p = Path(path)
+    if p.is_dir():
+        h = hashlib.sha256()
+        size = 0
+        for f in sorted(x for x in p.rglob("*") if x.is_file()):
+            data = f.read_bytes()
+            h.update(f.relative_to(p).as_posix().encode() + b"\0" + data)
+            size += len(data)
+        return ModelHashes(str(p), h.hexdigest(), "n/a", size)
     raw = p.read_bytes()
-    return ModelHashes(str(p), hashlib.sha256(raw).hexdigest(), graph_sha256(read_tflite(p)), len(raw))
+    graph = graph_sha256(read_tflite(p)) if p.suffix == ".tflite" else "n/a"
+    return ModelHashes(str(p), hashlib.sha256(raw).hexdigest(), graph, len(raw))
