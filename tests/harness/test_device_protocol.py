@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -147,10 +146,8 @@ def test_session_loads_in_chunks_and_infers(device_factory):
 def test_a_partial_reply_times_out_naming_the_command(device_factory):
     dev = device_factory([GOOD_INFER[:60]])  # stops in the middle of the reply
     session = dev.session(timeout=0.5)
-    start = time.monotonic()
     with pytest.raises(DeviceTimeout, match=r"no complete reply to 'infer 1 0' within 0.5 s") as info:
         session.infer(1, 0, timeout=0.5)
-    assert time.monotonic() - start < 5
     assert "m-warmup-done" in str(info.value)  # what did arrive is shown
 
 
