@@ -76,11 +76,21 @@ def _add_list(sub) -> None:
     ls.set_defaults(func=run_list)
 
 
+def _exit_on_sigterm() -> None:
+    # SIGTERM would end Python without unwinding: raise instead, so the system under test
+    # is closed (a device's emulator stopped) on the way out.
+    import signal
+    import sys
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def run_run(args: argparse.Namespace) -> int:
     from tinykws.harness.reports import metric_text
     from tinykws.harness.run import PerformanceSettings, bench_run
     from tinykws.harness.sut import SutSpec, parse_options
 
+    _exit_on_sigterm()
     modes = ("accuracy", "performance") if args.mode == "both" else (args.mode,)
     spec = SutSpec(args.sut, parse_options(args.sut_option), args.system)
     settings = PerformanceSettings(args.runs, args.min_seconds, args.warmup, args.stream_queries, args.stream_seconds)

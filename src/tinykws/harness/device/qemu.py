@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import tempfile
@@ -27,6 +28,18 @@ from tinykws.mcu.firmware import Firmware
 from tinykws.mcu.qemu import qemu_command
 
 CONNECT_TIMEOUT_S = 20.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, have the kernel end qemu when tinykws dies
+    (killed, or stopped by a signal no Python code sees), so no emulator is left spinning."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: close() still ends qemu
+        pass
 
 
 def _connect(path: Path, process: subprocess.Popen, what: str) -> socket.socket:
@@ -67,7 +80,7 @@ class QemuDevice:
         command = qemu_command(firmware.elf, self.board, serial="chardev:tkws_uart", reboot=True, extra=extra)
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
-                                        cwd=folder)
+                                        cwd=folder, preexec_fn=_die_with_parent)
         self._qmp_path = qmp
         self.transport: SocketTransport | None = None
         self.pty_path = ""
