@@ -8,7 +8,7 @@ inputs. Sets:
   arithmetics), and the 1,000 int8 MFCCs of kws01;
 - VWW: vww01 (1,000 images); IC: ic01_v05 (200 images); AD: ad01 (248 files x 196 windows).
 
-    .venv/bin/python bench/codegen_bitexact.py [--only kws,vww,ic,ad] [--per-class N] [--out FILE]
+    .venv/bin/python bench/codegen_bitexact.py [--only kws,vww,ic,ad] [--limit N] [--out FILE]
 
 Prints a table (identical outputs per set and C path) and writes JSON (default
 bench/results/codegen_bitexact.json).
@@ -31,21 +31,19 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for _common, also when imported by path
-from _common import frontend_features, labelled_clips  # noqa: E402
+from _common import REPO, SHARED, reference_features  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 TINY = SHARED / "mlperf_tiny"
 
 
-def kws_sets(per_class: int | None):
+def kws_sets(limit: int | None):
     from tinykws.data.mlperf_tiny import kws_input, read_labels
     from tinykws.intmodel import intmodel_from_tflite, quantize
 
     model_path = SHARED / "models" / "mlperf_kws_ref" / "kws_ref_model.tflite"
-    paths, labels = labelled_clips(SHARED / "data" / "sc12_test_dev", per_class)
-    inputs = quantize(frontend_features(paths)[..., None], intmodel_from_tflite(model_path).input_tensors[0])
-    yield "kws sc12_test_dev", model_path, inputs, labels, ("tflite_micro", "litert_ref")
+    clips = reference_features(SHARED / "data" / "sc12_test_dev", limit)
+    inputs = quantize(clips.features[..., None], intmodel_from_tflite(model_path).input_tensors[0])
+    yield "kws sc12_test_dev", model_path, inputs, clips.targets, ("tflite_micro", "litert_ref")
     samples = read_labels(TINY / "kws" / "kws01")
     yield ("kws kws01", model_path, np.stack([kws_input(s.path) for s in samples]),
            np.array([s.label for s in samples]), ("tflite_micro",))
@@ -104,7 +102,7 @@ def check(name: str, model_path: Path, inputs: np.ndarray, labels: np.ndarray, a
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default="kws,vww,ic,ad", help="comma-separated sets (default: all)")
-    parser.add_argument("--per-class", type=int, default=None, help="sc12_test_dev clips per class (default: all)")
+    parser.add_argument("--limit", type=int, default=None, help="a seeded subset of sc12_test_dev (default: all)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "codegen_bitexact.json")
     args = parser.parse_args(argv)
     from tinykws.fileio import write_json
@@ -112,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = set(args.only.split(","))
     sources = []
     if "kws" in chosen:
-        sources.append(kws_sets(args.per_class))
+        sources.append(kws_sets(args.limit))
     if "vww" in chosen:
         sources.append(image_set("vww vww01", TINY / "vww" / "vww_96_int8.tflite", TINY / "vww" / "vww01"))
     if "ic" in chosen:

@@ -143,7 +143,7 @@ def test_causal_padding_is_refused_with_the_reason(name):
 def test_int8_step_runs_bit_exact_in_generated_c(tmp_path):
     """The streaming step in the generated C on the host, its state fed back by a C harness
     (as firmware would), equals the clip model on every window (TFLite Micro arithmetic)."""
-    from tinykws.codegen.runner import open_c_host_runner
+    from tinykws.codegen.runners import open_c_host_runner
 
     model = randomized_model("ds_cnn", time_valid=True)
     clip = _int8_clip(model)

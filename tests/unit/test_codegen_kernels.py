@@ -7,15 +7,18 @@ generated network, so each configuration is one C build."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from c_cases import compare_c_with_numpy, merge_models, random_records
 from test_intmodel_ops import conv_model, fc_model, mean_model, unary_model
 from test_intmodel_slice import slice_model
+from tinykws.codegen import generate_project
 from tinykws.formats.tflite_builder import TFLiteGraphBuilder
 from tinykws.formats.tflite_reader import parse_tflite
-from tinykws.intmodel import intmodel_from_tflite
+from tinykws.intmodel import IntModel, intmodel_from_tflite
 
 ARITHMETICS = ("tflite_micro", "litert_ref")
 
@@ -100,12 +103,18 @@ def cases() -> dict[str, bytes]:
                                                        (1, 640, 128, "RELU", True), (2, 8, 5, "RELU6", False)]):
         found[f"fc{n} {batch}x{cin}->{cout}"] = fc_model(rng, batch, cin, cout, act, with_bias=bias)
     found["fc per-channel"] = per_channel_fc_model(rng, 2, 29, 6)
+    found["depthwise 3x3 s1, 6 channels"] = conv_model(rng, "DEPTHWISE_CONV_2D", (1, 12, 10, 6), (3, 3), 1, 1, "SAME",
+                                                       "RELU6", dilation=1)
+    found["depthwise 3x3 s1 valid, odd rows"] = conv_model(rng, "DEPTHWISE_CONV_2D", (1, 9, 6, 8), (3, 3), 1, 1,
+                                                           "VALID", "NONE", dilation=1)
     for n, (opcode, hwc, filt, stride, padding, act) in enumerate([
             ("AVERAGE_POOL_2D", (25, 5, 64), (25, 5), 1, "VALID", "NONE"),
             ("AVERAGE_POOL_2D", (9, 8, 5), (3, 3), 2, "SAME", "RELU"),
             ("AVERAGE_POOL_2D", (9, 8, 5), (3, 2), 1, "SAME", "RELU6"),
             ("MAX_POOL_2D", (9, 8, 5), (2, 2), 2, "VALID", "NONE"),
-            ("MAX_POOL_2D", (9, 8, 5), (3, 3), 2, "SAME", "RELU")]):
+            ("MAX_POOL_2D", (9, 8, 5), (3, 3), 2, "SAME", "RELU"),
+            ("AVERAGE_POOL_2D", (9, 8, 8), (3, 3), 2, "SAME", "RELU6"),  # four channels at a time
+            ("AVERAGE_POOL_2D", (16, 16, 4), (16, 16), 1, "VALID", "NONE")]):  # 256 values: too many for int16 lanes
         found[f"pool{n} {opcode} {hwc} {filt} s{stride} {padding}"] = pool_model(rng, opcode, hwc, filt, stride,
                                                                                  padding, act)
     found["add same"] = add_model(rng, (1, 6, 5, 4), (1, 6, 5, 4), "RELU")
@@ -134,6 +143,32 @@ def cases() -> dict[str, bytes]:
     return found
 
 
+def variants(models: dict[str, IntModel]) -> dict[str, IntModel]:
+    """Parameters TFLite's converter would not write but the kernels must run exactly as the
+    numpy runtime does: shifts of 0 and +1 (no fast requantization on the DSP path), a huge
+    bias, a weight zero point in FULLY_CONNECTED."""
+    found = {}
+    for name, shift in (("conv0 (1, 49, 10, 1) (10, 4) s2 SAME d1", 0), ("conv7 (1, 25, 5, 64) (1, 1) s1 SAME d1", 1),
+                        ("depthwise0 (1, 25, 5, 64) (3, 3) m1 s1 SAME d1", 0)):
+        model = models[name]
+        op = model.ops[0]
+        shifts = np.array(op.params.shifts)
+        shifts[::3] = shift  # every third channel: too large a scale for the fast path
+        multipliers = np.array(op.params.multipliers)
+        multipliers[::3] //= 2 if shift > 0 else 1
+        found[f"{name}, shift {shift}"] = replace(model, ops=(replace(op, params=replace(
+            op.params, shifts=shifts, multipliers=multipliers)),))
+    model = models["conv1 (1, 13, 9, 3) (3, 3) s1 SAME d1"]
+    bias = model.tensors[model.ops[0].inputs[2]]
+    tensors = list(model.tensors)
+    tensors[model.ops[0].inputs[2]] = replace(bias, data=(bias.data.astype(np.int64) + (1 << 30)).astype(np.int32))
+    found["conv1, huge bias"] = replace(model, tensors=tuple(tensors))
+    model = models["fc1 3x37->7"]
+    found["fc1, weight offset 3"] = replace(model, ops=(replace(model.ops[0], params=replace(
+        model.ops[0].params, weight_offset=3)),))
+    return found
+
+
 CASES = cases()
 
 
@@ -142,15 +177,22 @@ def c_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("c_host_cache")
 
 
-@pytest.mark.parametrize("emulate_dsp", [False, True], ids=["portable", "dsp"])
-@pytest.mark.parametrize("arithmetic", ARITHMETICS)
-def test_every_kernel_bit_exact(arithmetic, emulate_dsp, tmp_path, c_cache):
-    names = list(CASES)
-    models = [intmodel_from_tflite(parse_tflite(CASES[n], f"{n}.tflite"), arithmetic) for n in names]
+@pytest.mark.parametrize("arithmetic, emulate_dsp, block_pixels", [
+    ("tflite_micro", False, 16), ("tflite_micro", True, 16), ("tflite_micro", True, 2),
+    ("litert_ref", False, 16), ("litert_ref", True, 16),
+], ids=["tflite_micro-portable", "tflite_micro-dsp", "tflite_micro-dsp-block2", "litert_ref-portable",
+        "litert_ref-dsp"])
+def test_every_kernel_bit_exact(arithmetic, emulate_dsp, block_pixels, tmp_path, c_cache):
+    imported = {n: intmodel_from_tflite(parse_tflite(CASES[n], f"{n}.tflite"), arithmetic) for n in CASES}
+    imported.update(variants(imported))
+    names = list(imported)
+    models = [imported[n] for n in names]
     merged = merge_models(models)
     records = random_records(merged, 6, seed=1)
     records[0], records[1] = -128, 127  # saturated inputs
-    result = compare_c_with_numpy(models, tmp_path / "c", c_cache, records=records, emulate_dsp=emulate_dsp)
+    project = generate_project(merged, tmp_path / "c", block_pixels=block_pixels)
+    result = compare_c_with_numpy(models, tmp_path / "c", c_cache, records=records, emulate_dsp=emulate_dsp,
+                                  project=project)
     assert result.differing(names) == []
 
 

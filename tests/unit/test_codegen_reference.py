@@ -48,7 +48,8 @@ def test_kws_reference_model_on_real_clips(ref_model_int8, kws_inputs, tmp_path,
                                           emulate_dsp=emulate_dsp, project=project)
             assert np.array_equal(result.c, result.numpy), f"{arithmetic}, emulate_dsp={emulate_dsp}"
         outputs[arithmetic] = result.c
-    assert project.arena_bytes < 8000 + 490 + 400  # one 25x5x64 activation, the input, small scratch
+    # one 25x5x64 activation (the input lives in its tail but for 46 B) and the largest scratch
+    assert project.arena_bytes <= 8000 + 48 + project.scratch_bytes
     # the last clip is one where TFLite Micro and LiteRT's reference kernels disagree
     assert not np.array_equal(outputs["tflite_micro"][-1], outputs["litert_ref"][-1])
 

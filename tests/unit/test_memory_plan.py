@@ -30,11 +30,16 @@ def test_ds_cnn_arena_is_one_activation_plus_scratch(ds_cnn):
     scratch = kernel_scratch(ds_cnn)
     plan = plan_memory(ds_cnn, scratch)
     activation = 25 * 5 * 64
-    # the 490 B input lives in the tail of the first conv's output, the rest runs in place
-    assert plan.arena_bytes <= activation + max(scratch.values()) + plan.alignment - 1
-    assert plan.arena_bytes < activation + 490
+    # every layer after the first runs in place: one activation, the largest kernel scratch
+    # and the 46 B of the input that stick out of the first conv's output (below)
+    assert plan.arena_bytes <= activation + max(scratch.values()) + 48
+    # without scratch the 490 B input starts inside the first conv's output (mostly in its tail)
+    bare = plan_memory(ds_cnn)
+    first = bare.offset(ds_cnn.ops[0].outputs[0])
+    assert first < bare.offset(ds_cnn.inputs[0]) < first + activation
+    assert bare.arena_bytes < activation + 490 // 4
     in_place_kinds = [ds_cnn.ops[op].kind for op, _, _ in plan.in_place]
-    assert in_place_kinds.count("depthwise_conv2d") == 4 and in_place_kinds.count("conv2d") == 5
+    assert in_place_kinds.count("depthwise_conv2d") == 4 and in_place_kinds.count("conv2d") >= 4  # pointwise
     assert plan_memory(ds_cnn, scratch, in_place=False).arena_bytes >= 2 * activation
     assert plan.naive_bytes > 9 * activation
 

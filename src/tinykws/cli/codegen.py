@@ -26,13 +26,16 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--name", default="model", help="base name of the network's files (default: model)")
     p.add_argument("--no-in-place", action="store_true",
                    help="give every tensor its own arena bytes (no layer overwrites its input)")
+    p.add_argument("--block-pixels", type=int, default=16, metavar="N",
+                   help="output pixels the Cortex-M DSP convolutions prepare at once (even; default 16): more "
+                        "is faster and needs N x depth x 2 bytes more arena")
     p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(func=run)
 
 
 def generate_kwargs(args: argparse.Namespace) -> dict:
     """Options of generate_project from the arguments (one place to add --frontend, --board)."""
-    return {"name": args.name, "in_place": not args.no_in_place}
+    return {"name": args.name, "in_place": not args.no_in_place, "block_pixels": args.block_pixels}
 
 
 def run(args: argparse.Namespace) -> int:

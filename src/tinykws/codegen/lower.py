@@ -12,13 +12,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinykws.codegen.cformat import c_array, c_struct
-from tinykws.errors import UnsupportedOpError
+from tinykws.codegen.cformat import c_array, c_struct, short_name
+from tinykws.errors import ConfigError, UnsupportedOpError
 from tinykws.intmodel.graph import IntModel, IntOp, IntTensor
 from tinykws.intmodel.memory import is_pointwise
 
-CONV_PIXELS = 2  # TKWS_CONV_PIXELS in c/tkws_kernels.h
+DSP_BLOCK_PIXELS = 16  # default output pixels per block of the DSP conv2d path (tkws_conv.c)
+DSP_GROUP = 4  # output channels per register block of the DSP conv2d path
+DSP_CHANNEL_RECORD = 16  # bytes of one channel_t in tkws_conv.c
+DSP_PLANES = 4  # channel planes the DSP depthwise path copies at once (tkws_depthwise.c)
 INT16 = 2
+FAST_REQUANT = "TKWS_FAST_REQUANT"
+PREPAD = "TKWS_PREPAD"
+PREPAD_LIMIT = 2048  # bytes: inputs up to this size (widened, padded) are copied whole before a conv2d
 ROUNDING = {"double": "TKWS_ROUND_DOUBLE", "single": "TKWS_ROUND_SINGLE"}
 
 
@@ -41,9 +47,10 @@ class KernelCall:
 class _Op:
     """Helpers shared by the lowering of one op."""
 
-    def __init__(self, model: IntModel, index: int):
+    def __init__(self, model: IntModel, index: int, block_pixels: int):
         self.model = model
         self.index = index
+        self.block_pixels = block_pixels
         self.op: IntOp = model.ops[index]
         self.prefix = f"op{index}"
         self.arrays: list[str] = []
@@ -78,7 +85,7 @@ class _Op:
             return ("tensor", index)
         if np.dtype(t.dtype) != np.int8:
             raise self.fail(f"constant input {t.name!r} is {np.dtype(t.dtype).name}, not int8")
-        return ("const", self.array(f"input{position}", "int8_t", t.data, comment=f"constant {t.name}"))
+        return ("const", self.array(f"input{position}", "int8_t", t.data, comment=f"constant {short_name(t.name)}"))
 
     def call(self, function: str, ctype: str, fields: list[tuple[str, object]], args: tuple, summary: str,
              scratch: int = 0, macs: int = 0) -> KernelCall:
@@ -122,7 +129,7 @@ def _conv(lower: _Op) -> KernelCall:
     batch, in_h, in_w, in_c = x.shape
     depthwise = op.kind == "depthwise_conv2d"
     out_c = out.shape[3]
-    weights = lower.array("weights", "int8_t", w.data, comment=f"weights {w.shape} {w.name}")
+    weights = lower.array("weights", "int8_t", w.data, comment=f"weights {w.shape}: {short_name(w.name)}")
     bias = "NULL"
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         b = lower.tensor(2)
@@ -130,11 +137,17 @@ def _conv(lower: _Op) -> KernelCall:
             raise lower.fail("the bias must be constant")
         bias = lower.array("bias", "int32_t", b.data)
     multipliers, shifts = _requant_arrays(lower, p.multipliers, p.shifts)
+    pixels = batch * g.out_h * g.out_w
+    block = min(lower.block_pixels, pixels + (pixels & 1))
+    fast = _fast_requant(op, w.data, lower.tensor(2).data if bias != "NULL" else None, depthwise)
+    padded = _padded_bytes(g, in_c) if op.kind == "conv2d" and not is_pointwise(g) else None
+    flags = " | ".join(f for f, on in ((FAST_REQUANT, fast), (PREPAD, padded is not None)) if on) or 0
     fields = [("batch", batch), ("in_h", in_h), ("in_w", in_w), ("in_c", in_c), ("out_h", g.out_h),
               ("out_w", g.out_w), ("out_c", out_c), ("filter_h", g.filter_h), ("filter_w", g.filter_w),
               ("stride_h", g.stride_h), ("stride_w", g.stride_w), ("dilation_h", g.dilation_h),
               ("dilation_w", g.dilation_w), ("pad_top", g.pad_top), ("pad_left", g.pad_left),
-              ("depth_multiplier", p.depth_multiplier), ("input_offset", p.input_offset),
+              ("depth_multiplier", p.depth_multiplier), ("block", block), ("flags", flags),
+              ("input_offset", p.input_offset),
               ("output_offset", p.output_offset), ("act_min", p.act_min), ("act_max", p.act_max),
               ("rounding", ROUNDING[op.rounding]), ("weights", weights), ("bias", bias),
               ("multipliers", multipliers), ("shifts", shifts)]
@@ -142,19 +155,67 @@ def _conv(lower: _Op) -> KernelCall:
                                               else "")
     window += f" dilation {g.dilation_h}x{g.dilation_w}" if (g.dilation_h, g.dilation_w) != (1, 1) else ""
     summary = f"{op.kind} {window}, {_dims(x.shape)} -> {_dims(out.shape)}"
-    pixels = batch * g.out_h * g.out_w
     args = (("tensor", op.inputs[0]), ("tensor", op.outputs[0]), ("scratch",))
     if depthwise:
-        plane_h = (g.out_h - 1) * g.stride_h + (g.filter_h - 1) * g.dilation_h + 1
-        plane_w = (g.out_w - 1) * g.stride_w + (g.filter_w - 1) * g.dilation_w + 1
         return lower.call("tkws_depthwise_conv2d", "tkws_conv_params_t", fields, args, summary,
-                          scratch=plane_h * plane_w * INT16, macs=pixels * out_c * g.filter_h * g.filter_w)
-    macs = pixels * out_c * g.filter_h * g.filter_w * in_c
-    if is_pointwise(g):
-        return lower.call("tkws_conv2d_1x1", "tkws_conv_params_t", fields, args, summary,
-                          scratch=CONV_PIXELS * in_c * INT16, macs=macs)
-    return lower.call("tkws_conv2d", "tkws_conv_params_t", fields, args, summary,
-                      scratch=CONV_PIXELS * g.filter_h * g.filter_w * in_c * INT16, macs=macs)
+                          scratch=depthwise_scratch(g, p.depth_multiplier),
+                          macs=pixels * out_c * g.filter_h * g.filter_w)
+    depth = g.filter_h * g.filter_w * in_c
+    macs = pixels * out_c * depth
+    function = "tkws_conv2d_1x1" if is_pointwise(g) else "tkws_conv2d"
+    return lower.call(function, "tkws_conv_params_t", fields, args, summary,
+                      scratch=conv_scratch(depth, block) + (padded or 0), macs=macs)
+
+
+def _padded_bytes(g, in_c: int) -> int | None:
+    """Bytes of the widened, padded input the DSP conv2d path copies windows from
+    (TKWS_PREPAD), or None when that is more than PREPAD_LIMIT."""
+    rows = (g.out_h - 1) * g.stride_h + (g.filter_h - 1) * g.dilation_h + 1
+    columns = (g.out_w - 1) * g.stride_w + (g.filter_w - 1) * g.dilation_w + 1
+    size = rows * columns * in_c * INT16
+    return size if size <= PREPAD_LIMIT else None
+
+
+def conv_scratch(depth: int, block: int) -> int:
+    """Scratch bytes of tkws_conv2d / tkws_conv2d_1x1: the larger of the portable path's
+    (one widened window) and the DSP path's (block windows and a channel group, depth
+    rounded up to 4, and the group's requantization records)."""
+    padded = -(-depth // 4) * 4
+    return max(depth * INT16, (block + DSP_GROUP) * padded * INT16 + DSP_GROUP * DSP_CHANNEL_RECORD)
+
+
+def depthwise_scratch(g, depth_multiplier: int) -> int:
+    """Scratch bytes of tkws_depthwise_conv2d: one channel plane, row-major (portable) or,
+    for the DSP 3x3 stride-1 path, four column-major planes with even columns of out_h + 2
+    values and a column of int32 sums."""
+    plane_h = (g.out_h - 1) * g.stride_h + (g.filter_h - 1) * g.dilation_h + 1
+    plane_w = (g.out_w - 1) * g.stride_w + (g.filter_w - 1) * g.dilation_w + 1
+    portable = plane_h * plane_w * INT16
+    if (g.filter_h, g.filter_w, g.stride_h, g.stride_w, g.dilation_h, g.dilation_w, depth_multiplier) == (
+            3, 3, 1, 1, 1, 1, 1):
+        dsp = DSP_PLANES * ((g.out_h + 3) & ~1) * (g.out_w + 2) * INT16 + (g.out_h + 2) * 4
+        return max(portable, dsp)
+    return portable
+
+
+def _fast_requant(op: IntOp, weights: np.ndarray, bias: np.ndarray | None, depthwise: bool) -> bool:
+    """May the DSP path use tkws_requant_fast (see tkws_dsp.h)? Double rounding, every
+    right shift in [1, 23], every multiplier 0 or in [2^30, 2^31), every accumulator
+    (|bias| + 255 * sum |w|, as |input + offset| <= 255) below 2^30, and no int32
+    overflow in SMMLAR(2 acc, m, 2^(r-1) + zp 2^r) (the output zero point folded in)."""
+    p = op.params
+    multipliers = np.asarray(p.multipliers, np.int64).reshape(-1)
+    shifts = np.asarray(p.shifts, np.int64).reshape(-1)
+    if op.rounding != "double" or np.any(shifts > -1) or np.any(shifts < -23):
+        return False
+    if np.any((multipliers != 0) & ((multipliers < (1 << 30)) | (multipliers >= (1 << 31)))):
+        return False
+    w = np.abs(weights.astype(np.int64))
+    per_channel = w.reshape(-1, w.shape[-1]).sum(axis=0) if depthwise else w.reshape(w.shape[0], -1).sum(axis=1)
+    bound = 255 * per_channel + (np.abs(bias.astype(np.int64)) if bias is not None else 0)
+    r = -shifts
+    offset = (1 << (r - 1)) + abs(p.output_offset) * (1 << r) + 1
+    return bool(np.all(bound < (1 << 30)) and np.all(bound + offset < (1 << 31)))
 
 
 def _fully_connected(lower: _Op) -> KernelCall:
@@ -164,7 +225,7 @@ def _fully_connected(lower: _Op) -> KernelCall:
         raise lower.fail("needs constant int8 weights (out, in)")
     out_c, in_c = w.shape
     rows = math.prod(x.shape) // in_c
-    weights = lower.array("weights", "int8_t", w.data, comment=f"weights {w.shape} {w.name}")
+    weights = lower.array("weights", "int8_t", w.data, comment=f"weights {w.shape}: {short_name(w.name)}")
     bias = "NULL"
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         bias = lower.array("bias", "int32_t", lower.tensor(2).data)
@@ -316,9 +377,15 @@ _LOWER = {
 }
 
 
-def lower_op(model: IntModel, index: int) -> KernelCall:
-    """Op `index` of `model` as a kernel call (UnsupportedOpError when C cannot run it)."""
-    lower = _Op(model, index)
+def lower_op(model: IntModel, index: int, block_pixels: int = DSP_BLOCK_PIXELS) -> KernelCall:
+    """Op `index` of `model` as a kernel call (UnsupportedOpError when C cannot run it).
+
+    `block_pixels` (even, >= 2): output pixels the DSP conv2d path prepares at once; more
+    pixels widen each channel group's weights fewer times (fewer instructions) for
+    (block_pixels x depth x 2) bytes more scratch."""
+    if block_pixels < 2 or block_pixels % 2:
+        raise ConfigError(f"DSP block pixels must be even and at least 2, got {block_pixels}")
+    lower = _Op(model, index, block_pixels)
     handler = _LOWER.get(lower.op.kind)
     if handler is None:
         raise lower.fail("no C kernel for this operator")

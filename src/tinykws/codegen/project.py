@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from tinykws import __version__
-from tinykws.codegen.lower import KernelCall, lower_op
+from tinykws.codegen.lower import DSP_BLOCK_PIXELS, KernelCall, lower_op
 from tinykws.codegen.render import layer_label, render_header, render_source
 from tinykws.codegen.scaffold import example_main, makefile
 from tinykws.errors import ConfigError, UnsupportedOpError
@@ -165,14 +165,15 @@ def _copy_kernels(out_dir: Path) -> list[str]:
 def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str = "model",
                      example_input: np.ndarray | None = None, example_description: str | None = None,
                      extra_files: Mapping[str, str | bytes] | None = None, in_place: bool = True,
-                     example_main_c: str | None = None) -> CodegenResult:
+                     example_main_c: str | None = None, block_pixels: int = DSP_BLOCK_PIXELS) -> CodegenResult:
     """Write `model` as a C99 project into `out_dir` and return what was written.
 
     `name` names the network's files (`<name>.h`, `<name>.c`); `example_input` (int8, the
     model input's shape or flat) is what main.c runs (default: the "pattern" input);
     `extra_files` maps file names to contents written beside (their .c files join the
     library sources); `in_place=False` gives every tensor its own bytes; `example_main_c`
-    replaces the example main.c (e.g. a whole keyword pipeline with a front-end).
+    replaces the example main.c (e.g. a whole keyword pipeline with a front-end);
+    `block_pixels` trades arena for speed in the Cortex-M DSP convolutions (see lower_op).
     Raises UnsupportedOpError for an operator or tensor type the C kernels cannot run.
     """
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name.startswith("tkws_") or name == "main":
@@ -180,7 +181,7 @@ def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str =
     _check_model(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    calls: list[KernelCall] = [lower_op(model, k) for k in range(len(model.ops))]
+    calls: list[KernelCall] = [lower_op(model, k, block_pixels) for k in range(len(model.ops))]
     plan = plan_memory(model, {k: c.scratch_bytes for k, c in enumerate(calls) if c.scratch_bytes},
                        in_place=in_place)
     labels, frontend = _contract(model)

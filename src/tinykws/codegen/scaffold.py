@@ -138,3 +138,52 @@ def host_harness(name: str) -> str:
         "}",
         "",
     ])
+
+
+def stream_harness(name: str, state_bytes: int) -> str:
+    """A main for a streaming step: stdin holds the initial state (`state_bytes`, the inputs
+    after the first), then frames (the first input) one after another; stdout gets each
+    step's first output, then the final state. The state outputs follow the first output
+    in the order of the state inputs, with the same sizes."""
+    return "\n".join([
+        c_comment("tinykws streaming harness: state in, frames in, scores out, state fed back."),
+        "#include <stdio.h>",
+        "#include <string.h>",
+        "",
+        f'#include "{name}.h"',
+        "",
+        f"#define STATE_BYTES {int(state_bytes)}",
+        "#define FRAME_BYTES (TKWS_INPUT_BYTES - STATE_BYTES)",
+        "#define SCORE_BYTES (TKWS_OUTPUT_BYTES - STATE_BYTES)",
+        "",
+        "int main(void)",
+        "{",
+        "    static int8_t input[TKWS_INPUT_BYTES];",
+        "    static int8_t output[TKWS_OUTPUT_BYTES];",
+        "    size_t got;",
+        "",
+        "    if (fread(input + FRAME_BYTES, 1, STATE_BYTES, stdin) != STATE_BYTES) {",
+        '        fprintf(stderr, "no initial state\\n");',
+        "        return 5;",
+        "    }",
+        "    while ((got = fread(input, 1, FRAME_BYTES, stdin)) == FRAME_BYTES) {",
+        "        if (tkws_invoke(input, output) != 0) {",
+        '            fprintf(stderr, "tkws_invoke failed\\n");',
+        "            return 3;",
+        "        }",
+        "        if (fwrite(output, 1, SCORE_BYTES, stdout) != SCORE_BYTES) {",
+        "            return 4;",
+        "        }",
+        "        memcpy(input + FRAME_BYTES, output + SCORE_BYTES, STATE_BYTES);",
+        "    }",
+        "    if (got != 0) {",
+        '        fprintf(stderr, "input is not a whole number of frames\\n");',
+        "        return 5;",
+        "    }",
+        "    if (fwrite(input + FRAME_BYTES, 1, STATE_BYTES, stdout) != STATE_BYTES) {",
+        "        return 4;",
+        "    }",
+        "    return fflush(stdout) == 0 ? 0 : 4;",
+        "}",
+        "",
+    ])

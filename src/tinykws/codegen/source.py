@@ -27,6 +27,19 @@ class NetworkSource:
     notes: tuple[str, ...]
 
 
+def tflite_path(model) -> Path:
+    """The .tflite a model argument names: the file, or model.tflite in a folder
+    (ModelFormatError when there is none)."""
+    if not isinstance(model, (str, os.PathLike)):
+        raise ModelFormatError("give a .tflite path or a folder with model.tflite (as `tinykws quantize` writes)")
+    p = Path(model)
+    if p.is_dir():
+        p = p / "model.tflite"
+    if not p.is_file():
+        raise ModelFormatError(f"{p}: no such .tflite file (give a .tflite or a folder with model.tflite)")
+    return p
+
+
 def load_network(path: str | os.PathLike, arithmetic: str = "tflite_micro") -> NetworkSource:
     """The IntModel of `path` (a .tflite, or a folder with model.tflite) for `arithmetic`.
 
@@ -34,11 +47,7 @@ def load_network(path: str | os.PathLike, arithmetic: str = "tflite_micro") -> N
     operator the integer runtime cannot run, ConfigError for an unknown arithmetic.
     """
     check_arithmetic(arithmetic)
-    p = Path(path)
-    if p.is_dir():
-        p = p / "model.tflite"
-    if not p.is_file():
-        raise ModelFormatError(f"{p}: no such .tflite file (give a .tflite or a folder with model.tflite)")
+    p = tflite_path(path)
     model = intmodel_from_tflite(p, arithmetic)
     notes: list[str] = []
     if "tinykws" in (model.metadata.get("tflite_metadata") or {}):

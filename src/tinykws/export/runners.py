@@ -123,6 +123,10 @@ class _EngineRunner(ModelRunner):
     def run_all(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
         return tuple(self.engine.run_all(list(inputs)))
 
+    def run_steps(self, frames: Sequence[np.ndarray], state: Sequence[np.ndarray]
+                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        return self.engine.run_steps(list(frames), list(state))  # one call of the engine's child process
+
     def close(self) -> None:
         self.engine.close()
 

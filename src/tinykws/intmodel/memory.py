@@ -20,8 +20,8 @@ These rules describe how tinykws' C kernels (`tinykws.codegen`) order their read
 writes; the C tests run every model under its plan, so a wrong rule fails bit-exactness.
 Each op may also need scratch bytes (given by the caller, who knows its kernels); scratch
 is placed in the same arena, live only during its op. Offsets are packed greedily in
-several orders (largest first, earliest first, longest-lived first) and the smallest
-arena wins. `plan_violations` re-checks a plan from scratch.
+several orders (largest first, earliest first, longest-lived first, overlapping tensors
+first) and the smallest arena wins. `plan_violations` re-checks a plan from scratch.
 """
 
 from __future__ import annotations
@@ -229,6 +229,7 @@ class _Block:
     first: int
     last: int
     offset: int | None = None
+    paired: bool = False  # it may overlap a partner (an overlap rule names it)
 
     def meets(self, other: "_Block") -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -297,6 +298,9 @@ _ORDERS = {
     "earliest first": lambda b: (b.first, -b.size, b.key),
     "longest-lived first": lambda b: (-(b.last - b.first), -b.size, b.key),
     "largest area first": lambda b: (-b.size * (b.last - b.first + 1), b.first, b.key),
+    # tensors that may overlap a partner take their overlapping places before scratch
+    # buffers claim the bytes beside them
+    "overlapping first": lambda b: (not b.paired, -b.size, b.first, b.key),
 }
 
 
@@ -325,9 +329,13 @@ def plan_memory(model: IntModel, scratch: Mapping[int, int] | None = None, *, in
         return blocks
 
     rules = {(("t", groups.find(r.input)), ("t", groups.find(r.output))): (r.min_gap, r.max_gap) for r in granted}
+    paired = {k for pair in rules for k in pair}
     best = None
     for name, key in _ORDERS.items():
-        blocks = sorted(make_blocks(), key=key)
+        blocks = make_blocks()
+        for b in blocks:
+            b.paired = b.key in paired
+        blocks.sort(key=key)
         size = _pack(blocks, rules, alignment)
         if best is None or size < best[0]:
             best = (size, name, {b.key: b.offset for b in blocks})

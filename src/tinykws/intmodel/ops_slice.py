@@ -39,6 +39,13 @@ def strided_slice_params(begin: np.ndarray, end: np.ndarray, strides: np.ndarray
     )
 
 
+def sliced_shape(p: StridedSliceParams, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The output shape of the slice on an input of `shape` (ValueError for a rank mismatch)."""
+    if len(shape) != len(p.strides):
+        raise ValueError(f"{len(p.strides)} slice axes for a {len(shape)}-D input")
+    return tuple(len(range(*slice(b, e, s).indices(int(d)))) for d, b, e, s in zip(shape, p.begin, p.end, p.strides))
+
+
 def strided_slice(p: StridedSliceParams, x: np.ndarray) -> np.ndarray:
     """STRIDED_SLICE of `x`; begin/end are clamped to the axis like TFLite's reference kernel
     (which, for the masks supported here, is Python's slice semantics)."""

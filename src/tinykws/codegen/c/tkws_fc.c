@@ -14,7 +14,11 @@ void tkws_fully_connected(const tkws_fc_params_t *p, const int8_t *input, int8_t
     const int in_c = p->in_c;
     int r, co, k;
     for (r = 0; r < p->rows; ++r) {
-        tkws_widen(input + (int32_t)r * in_c, scratch, in_c, p->input_offset);
+        if (p->weight_offset == 0) {
+            tkws_widen_dot(input + (int32_t)r * in_c, scratch, in_c, p->input_offset);
+        } else { /* the scalar loop below reads the values in order */
+            tkws_widen(input + (int32_t)r * in_c, scratch, in_c, p->input_offset);
+        }
         for (co = 0; co < p->out_c; ++co) {
             const int8_t *w = p->weights + (int32_t)co * in_c;
             const int unit = p->per_channel ? co : 0;

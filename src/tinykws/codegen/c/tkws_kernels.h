@@ -24,12 +24,21 @@ extern "C" {
  * 64-bit rounding (TFLITE_SINGLE_ROUNDING, LiteRT's reference FULLY_CONNECTED). */
 enum { TKWS_ROUND_DOUBLE = 0, TKWS_ROUND_SINGLE = 1 };
 
+/* Flags of conv2d/depthwise_conv2d params. TKWS_FAST_REQUANT: every accumulator is below
+ * 2^30 in magnitude, every multiplier 0 or at least 2^30 and every shift <= 0, so the DSP
+ * path may requantize with tkws_requant_fast (the generator checks this per layer). */
+#define TKWS_FAST_REQUANT 1u
+/* conv2d flag: the DSP path widens the whole padded input into scratch first (small inputs). */
+#define TKWS_PREPAD 2u
+
 /* conv2d, 1x1 conv2d and depthwise_conv2d. Weights in TFLite order: conv (out_c, filter_h,
  * filter_w, in_c), depthwise (1, filter_h, filter_w, in_c * depth_multiplier). */
 typedef struct {
     uint16_t batch, in_h, in_w, in_c, out_h, out_w, out_c;
     uint16_t filter_h, filter_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
     uint16_t depth_multiplier;  /* depthwise only */
+    uint16_t block;             /* DSP conv2d / 1x1: output pixels per block (even) */
+    uint8_t flags;              /* TKWS_FAST_REQUANT, TKWS_PREPAD */
     int16_t input_offset;       /* minus the input zero point */
     int16_t output_offset;      /* the output zero point */
     int8_t act_min, act_max;
@@ -139,8 +148,6 @@ void tkws_strided_slice(const tkws_slice_params_t *p, const int8_t *input, int8_
 /* reshape when it is not an alias: a copy (nothing when input == output) */
 void tkws_copy(const int8_t *input, int8_t *output, uint32_t bytes);
 
-/* Scratch in bytes each kernel needs (the generator computes the same numbers). */
-#define TKWS_CONV_PIXELS 2  /* output pixels conv2d / conv2d_1x1 prepare at once */
 
 #ifdef __cplusplus
 }

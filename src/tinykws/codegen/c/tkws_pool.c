@@ -2,6 +2,7 @@
  * average_pool2d, max_pool2d and mean. Pooling windows are clipped to the input: padded
  * positions are neither summed nor counted (TFLite's reference kernels).
  */
+#include "tkws_dsp.h"
 #include "tkws_fixedpoint.h"
 #include "tkws_kernels.h"
 
@@ -17,6 +18,14 @@ static void window(const tkws_pool_params_t *p, int oy, int ox, int *y0, int *y1
     *y1 = min_int(top + p->filter_h, p->in_h);
     *x0 = max_int(left, 0);
     *x1 = min_int(left + p->filter_w, p->in_w);
+}
+
+static int8_t rounded_mean(int32_t sum, int32_t count, int32_t lo, int32_t hi)
+{
+    if (count > 0) { /* half away from zero; C division truncates toward zero */
+        sum = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+    }
+    return tkws_clamp(sum, lo, hi);
 }
 
 /* Average (rounded half away from zero; C division truncates toward zero) or maximum of
@@ -43,18 +52,68 @@ static void pool(const tkws_pool_params_t *p, const int8_t *input, int8_t *outpu
                             acc = average ? acc + v : (v > acc ? v : acc);
                         }
                     }
-                    if (average && count > 0) {
-                        acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-                    }
-                    out[((int32_t)oy * p->out_w + ox) * c_n + c] = tkws_clamp(acc, p->act_min, p->act_max);
+                    out[((int32_t)oy * p->out_w + ox) * c_n + c] = average
+                        ? rounded_mean(acc, count, p->act_min, p->act_max)
+                        : tkws_clamp(acc, p->act_min, p->act_max);
                 }
             }
         }
     }
 }
 
+#if TKWS_USE_DSP
+/* Sums of four channels over a window, two 16-bit lanes per word (SXTAB16): exact while
+ * the window has at most 255 values (255 * 128 < 2^15). */
+static void window_sums4(const int8_t *in, int32_t row_step, int channels, int y0, int y1, int x0, int x1, int c,
+                         int32_t *sums)
+{
+    uint32_t even = 0, odd = 0;
+    int y, x;
+    for (y = y0; y < y1; ++y) {
+        const int8_t *src = in + (int32_t)y * row_step + (int32_t)x0 * channels + c;
+        for (x = x0; x < x1; ++x) {
+            const uint32_t word = tkws_load32(src);
+            even = tkws_sxtab16(even, word);
+            odd = tkws_sxtab16(odd, tkws_ror8(word));
+            src += channels;
+        }
+    }
+    sums[0] = (int16_t)(even & 0xFFFFu);
+    sums[1] = (int16_t)(odd & 0xFFFFu);
+    sums[2] = (int16_t)(even >> 16);
+    sums[3] = (int16_t)(odd >> 16);
+}
+#endif
+
 void tkws_average_pool2d(const tkws_pool_params_t *p, const int8_t *input, int8_t *output)
 {
+#if TKWS_USE_DSP
+    const int c_n = p->channels;
+    if ((c_n & 3) == 0 && (int32_t)p->filter_h * p->filter_w <= 255) {
+        const int32_t row_step = (int32_t)p->in_w * c_n;
+        int b, oy, ox, c, k;
+        for (b = 0; b < p->batch; ++b) {
+            const int8_t *in = input + (int32_t)b * p->in_h * row_step;
+            int8_t *out = output + (int32_t)b * p->out_h * p->out_w * c_n;
+            for (oy = 0; oy < p->out_h; ++oy) {
+                for (ox = 0; ox < p->out_w; ++ox) {
+                    int y0, y1, x0, x1;
+                    int8_t *dst = out + ((int32_t)oy * p->out_w + ox) * c_n;
+                    window(p, oy, ox, &y0, &y1, &x0, &x1);
+                    for (c = 0; c < c_n; c += 4) {
+                        int32_t sums[4];
+                        window_sums4(in, row_step, c_n, y0, y1, x0, x1, c, sums);
+                        for (k = 0; k < 4; ++k) {
+                            dst[c + k] =
+                                rounded_mean(sums[k], (int32_t)(y1 - y0) * (x1 - x0), p->act_min, p->act_max);
+                        }
+                    }
+                }
+            }
+        }
+        return;
+    }
+#endif
     pool(p, input, output, 1);
 }
 
