@@ -19,7 +19,7 @@ import numpy as np
 
 from tinykws.codegen.host import CExecutionError, build_host, host_compiler, run_executable, run_host_build
 from tinykws.codegen.project import generate_project
-from tinykws.codegen.scaffold import stream_harness
+from tinykws.codegen.scaffold import host_harness
 from tinykws.codegen.source import tflite_path
 from tinykws.errors import ConfigError
 from tinykws.eval.runner import InferenceTiming, ModelRunner, RunnerInfo
@@ -78,7 +78,7 @@ class CHostRunner(ModelRunner):
         state_bytes = sum(int(np.asarray(s).size) for s in state)
         if self._stream_build is None:
             self._stream_build = build_host(self.project, emulate_dsp=self.build.emulate_dsp,
-                                            harness=stream_harness(self.project.name, state_bytes))
+                                            harness=host_harness(self.project.name, state_bytes))
         payload = b"".join([np.concatenate([np.asarray(s, np.int8).reshape(-1) for s in state]).tobytes()
                             if state else b"", *(np.asarray(f, np.int8).tobytes() for f in frames)])
         out = run_executable(self._stream_build, payload)
