@@ -76,13 +76,13 @@ def compare_c_with_numpy(models: list[IntModel], out_dir: Path, cache_dir: Path,
 def zoo_quantized(name: str):
     """A zoo model with random weights and batch-norm statistics, PTQ-quantized on random
     calibration data (as in test_export_zoo); cached for the whole test session."""
-    from test_export_zoo import _randomized
+    from zoo_helpers import randomized_model
     from tinykws.models import model_info
     from tinykws.quant import quantize_ptq
 
     shape = model_info(name).input_shape
     calib = (np.random.default_rng(0).normal(size=(6, *shape)) * 3).astype(np.float32)
-    return quantize_ptq(_randomized(name), calib)
+    return quantize_ptq(randomized_model(name), calib)
 
 
 @functools.cache

@@ -75,3 +75,14 @@ def tiny_folder_dataset(tmp_path_factory):
     from datagen import make_folder_dataset
 
     return make_folder_dataset(tmp_path_factory.mktemp("tiny_folders") / "sc12")
+
+
+@pytest.fixture(scope="session")
+def tone_model(tmp_path_factory):
+    """A tiny keyword spotter (yes, no, silence, unknown) trained on datagen's tone words,
+    as a checkpoint and an int8 .tflite (tests/tone_kws.py; a few seconds)."""
+    from tone_kws import train_tone_model
+
+    model = train_tone_model(tmp_path_factory.mktemp("tone_model"))
+    assert model.accuracy >= 0.95, f"the tone model did not learn its words ({model.accuracy:.2f})"
+    return model

@@ -164,7 +164,9 @@ def test_options_and_errors():
 
 def test_model_info_is_typed_and_frozen():
     info = MODELS.get("crnn_gru_att").meta
-    assert info.quantizable is False and info.streamable is False
+    assert info.quantizable is False and info.stream == "reset" and info.streamable
+    with pytest.raises(ConfigError, match="stream"):
+        dataclasses.replace(info, stream="sometimes")
     with pytest.raises(dataclasses.FrozenInstanceError):
         info.param_budget = 1  # type: ignore[misc]
 
@@ -235,15 +237,13 @@ def test_subspectral_norm_normalises_each_band_separately():
 
 @pytest.mark.parametrize("name", model_names())
 def test_the_model_table_claims_only_what_is_proven(name):
-    """`tinykws models` prints `stream` and `int8` from ModelInfo: "yes" must be backed by
-    code (the export test proves every quantizable model bit-exact) and "no" by a refusal."""
-    import importlib.util
-
+    """`tinykws models` prints `stream` and `int8` from ModelInfo: a claim must be backed by
+    code (the export test proves every quantizable model bit-exact, tests/models/test_stream_zoo.py
+    every streaming form) and "no" by a refusal."""
     from tinykws.errors import UnsupportedOpError
     from tinykws.quant import prepare
 
     info = model_info(name)
-    assert not info.streamable or importlib.util.find_spec("tinykws.stream") is not None
     if not info.quantizable:
         with pytest.raises(UnsupportedOpError, match=name):
             prepare(build_model(name).eval())

@@ -40,6 +40,7 @@ def test_demo_pipeline_on_tiny_data(tmp_path, tiny_folder_dataset, tiny_raw_data
         assert f"{engine}: identical int8 outputs on {real.num_clips}/{real.num_clips} inputs" in checks
     page = result.report.read_text()
     assert "Accuracy per class" in page and "real speech" in page and str(noise) in page
+    assert "two tracks glued with" in page and (out / "glued" / "glued.png").stat().st_size > 1000
     for img in ("training_curves.png",):
         assert (out / img).stat().st_size > 1000
     summary = json.loads((out / "demo.json").read_text())

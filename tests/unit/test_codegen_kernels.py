@@ -14,6 +14,7 @@ import pytest
 
 from c_cases import compare_c_with_numpy, merge_models, random_records
 from test_intmodel_ops import conv_model, fc_model, mean_model, unary_model
+from test_intmodel_slice import slice_model
 from tinykws.codegen import generate_project
 from tinykws.formats.tflite_builder import TFLiteGraphBuilder
 from tinykws.formats.tflite_reader import parse_tflite
@@ -134,6 +135,11 @@ def cases() -> dict[str, bytes]:
     for n, (shape, axes, keep) in enumerate([((1, 25, 5, 16), (1, 2), True), ((1, 7, 3, 16), (1,), True),
                                              ((2, 6, 4, 8), (1, 2, 3), False)]):
         found[f"mean{n} {shape} {axes}"] = mean_model(np.random.default_rng(n), shape, axes, keep)
+    for n, (shape, begin, end, strides, out, bmask, emask) in enumerate([  # ring buffers of streaming steps
+            ((1, 5, 4, 3), [0, 1, 0, 0], [1, 5, 4, 3], [1, 1, 1, 1], (1, 4, 4, 3), 0, 0),
+            ((1, 23, 5, 2), [0, 0, 0, 0], [0, 23, 5, 2], [1, 2, 1, 1], (1, 12, 5, 2), 1, 1),
+            ((1, 7, 9), [0, -4, 1], [1, 99, 9], [1, 1, 3], (1, 4, 3), 0, 0)]):
+        found[f"strided_slice{n} {shape}"] = slice_model(shape, begin, end, strides, out, bmask, emask)
     return found
 
 

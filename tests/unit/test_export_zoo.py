@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from tinykws.errors import UnsupportedOpError
 from tinykws.export import LiteRTEngine, TFLMEngine, export_tflite
 from tinykws.intmodel import intmodel_from_tflite, quantize, run
 from tinykws.models import build_model, model_info, model_names
 from tinykws.quant import prepare, quantize_ptq
+from zoo_helpers import randomized_model
 
 QUANTIZABLE = [name for name in model_names() if model_info(name).quantizable]
 # Zoo models whose graphs use operations the TFLite int8 builtins (as lowered here) cannot
@@ -21,17 +21,6 @@ QUANTIZABLE = [name for name in model_names() if model_info(name).quantizable]
 NOT_LOWERABLE = {
     name: "reshape" for name in QUANTIZABLE if name.startswith("bc_resnet")  # SubSpectralNorm's 5-D view
 }
-
-
-def _randomized(name: str) -> nn.Module:
-    torch.manual_seed(0)
-    model = build_model(name)
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            m.running_mean.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-    return model.eval()
 
 
 def _assert_simulation_close(qmodel, x: np.ndarray, ints: np.ndarray) -> None:
@@ -43,7 +32,7 @@ def _assert_simulation_close(qmodel, x: np.ndarray, ints: np.ndarray) -> None:
 
 @pytest.mark.parametrize("name", QUANTIZABLE)
 def test_zoo_model_exports_bit_exact(name, tmp_path):
-    model = _randomized(name)
+    model = randomized_model(name)
     shape = model_info(name).input_shape
     if name in NOT_LOWERABLE:
         with pytest.raises(UnsupportedOpError, match=NOT_LOWERABLE[name]):

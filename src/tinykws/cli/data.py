@@ -1,4 +1,4 @@
-"""`tinykws data ...`: download, info, synth."""
+"""`tinykws data ...`: download, info, synth, streams."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 
 from tinykws.cli._verbs import add_verbs
 
-DATA_VERB_MODULES = ["data_download", "data_info", "data_synth"]
+DATA_VERB_MODULES = ["data_download", "data_info", "data_synth", "data_streams"]
 
 
 def add_parser(subparsers: "argparse._SubParsersAction") -> None:

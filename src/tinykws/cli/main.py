@@ -16,7 +16,8 @@ from tinykws.cli._verbs import add_verbs
 from tinykws.errors import TinyKWSError
 
 # The order in which `tinykws --help` lists the verbs.
-VERB_MODULES = ["features", "data", "models", "train", "evaluate", "quantize", "export", "codegen", "profile", "bench", "demo"]
+VERB_MODULES = ["features", "data", "models", "train", "evaluate", "quantize", "stream", "stream_eval", "export",
+                "codegen", "profile", "bench", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

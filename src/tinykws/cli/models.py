@@ -25,6 +25,7 @@ def _yes(flag: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from tinykws.models import build_model, model_info, model_names
+    from tinykws.models.registry import STREAM_FORMS
     from tinykws.profile.counts import count_model
 
     if args.name:
@@ -53,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             "input_shape": list(info.input_shape),
             "params": counts.params,
             "macs": counts.macs,
+            "stream": info.stream,
             "streamable": info.streamable,
             "quantizable": info.quantizable,
             "param_budget": info.param_budget,
@@ -61,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'model':<20} {'front-end':<12} {'input':>7} {'params':>9} {'MACs':>12} {'stream':>7} {'int8':>5}")
+    print(f"{'model':<20} {'front-end':<12} {'input':>7} {'params':>9} {'MACs':>12} {'stream':>10} {'int8':>5}")
     for r in rows:
         shape = f"{r['input_shape'][0]}x{r['input_shape'][1]}"
         print(f"{r['name']:<20} {r['frontend']:<12} {shape:>7} {r['params']:>9,} {r['macs']:>12,} "
-              f"{_yes(r['streamable']):>7} {_yes(r['quantizable']):>5}")
+              f"{r['stream']:>10} {_yes(r['quantizable']):>5}")
+    print("stream: " + "; ".join(f"{form}: {meaning}" for form, meaning in STREAM_FORMS.items()))
     return 0

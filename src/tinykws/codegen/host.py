@@ -69,13 +69,14 @@ def _compiler_identity(cc: str) -> str:
 
 
 def build_host(project: CodegenResult, *, emulate_dsp: bool = False, cache_dir: str | os.PathLike | None = None,
-               extra_flags: tuple[str, ...] = ()) -> HostBuild:
-    """Compile `project`'s library with the harness main; reuse a cached executable when
-    sources, flags and compiler are unchanged. `emulate_dsp` compiles the Cortex-M DSP
-    path with C models of its intrinsics (-DTKWS_EMULATE_DSP)."""
+               extra_flags: tuple[str, ...] = (), harness: str | None = None) -> HostBuild:
+    """Compile `project`'s library with the harness main (default: one record of stdin per
+    invocation, `scaffold.host_harness`); reuse a cached executable when sources, harness,
+    flags and compiler are unchanged. `emulate_dsp` compiles the Cortex-M DSP path with C
+    models of its intrinsics (-DTKWS_EMULATE_DSP)."""
     cc = host_compiler()
     flags = (*HOST_CFLAGS, *(("-DTKWS_EMULATE_DSP",) if emulate_dsp else ()), *extra_flags)
-    harness = host_harness(project.name)
+    harness = harness if harness is not None else host_harness(project.name)
     key = hashlib.sha256("\0".join([project.source_hash, harness, " ".join(flags),
                                     _compiler_identity(cc)]).encode()).hexdigest()[:24]
     root = Path(cache_dir) if cache_dir is not None else default_cache_root() / "c_host"
@@ -110,17 +111,22 @@ def _records(inputs, project: CodegenResult) -> np.ndarray:
     return np.ascontiguousarray(flat)
 
 
-def run_host_build(build: HostBuild, project: CodegenResult, inputs) -> np.ndarray:
-    """(N, output bytes) int8 outputs of a built executable for a batch of inputs."""
-    records = _records(inputs, project)
+def run_executable(build: HostBuild, payload: bytes) -> np.ndarray:
+    """The int8 bytes a built executable writes to stdout for `payload` on stdin."""
     try:
-        done = subprocess.run([str(build.path)], input=records.tobytes(), capture_output=True, timeout=3600)
+        done = subprocess.run([str(build.path)], input=payload, capture_output=True, timeout=3600)
     except (OSError, subprocess.SubprocessError) as e:
         raise CExecutionError(f"{build.path} could not run: {e}") from None
     if done.returncode != 0:
         raise CExecutionError(f"{build.path} exited with status {done.returncode}: "
                               f"{done.stderr.decode(errors='replace')[-2000:]}")
-    out = np.frombuffer(done.stdout, np.int8)
+    return np.frombuffer(done.stdout, np.int8)
+
+
+def run_host_build(build: HostBuild, project: CodegenResult, inputs) -> np.ndarray:
+    """(N, output bytes) int8 outputs of a built executable for a batch of inputs."""
+    records = _records(inputs, project)
+    out = run_executable(build, records.tobytes())
     if out.size != len(records) * project.output_bytes:
         raise CExecutionError(f"{build.path} wrote {out.size} bytes for {len(records)} inputs")
     return out.reshape(len(records), project.output_bytes).copy()

@@ -349,10 +349,31 @@ def _reshape(lower: _Op) -> KernelCall:
                       f"reshape {_dims(lower.tensor(0).shape)} -> {_dims(lower.out.shape)}")
 
 
+def _strided_slice(lower: _Op) -> KernelCall:
+    op, p = lower.op, lower.op.params
+    x, out = lower.tensor(0), lower.out
+    dims = _four(x.shape, "the input", lower)
+    lead = 4 - len(x.shape)
+    start, step, count = [0] * lead, [1] * lead, [1] * lead
+    for size, b, e, s in zip(x.shape, p.begin, p.end, p.strides):
+        axis = range(*slice(b, e, s).indices(int(size)))
+        start.append(axis.start if len(axis) else 0)
+        step.append(axis.step)
+        count.append(len(axis))
+    if math.prod(count) != math.prod(out.shape):
+        raise lower.fail(f"the slice gives {math.prod(count)} values for an output of {math.prod(out.shape)}")
+    fields = [("in_dims", _c_list(dims)), ("start", _c_list(start)), ("step", _c_list(step)),
+              ("count", _c_list(count))]
+    return lower.call("tkws_strided_slice", "tkws_slice_params_t", fields,
+                      (("tensor", op.inputs[0]), ("tensor", op.outputs[0])),
+                      f"strided_slice {_dims(x.shape)} -> {_dims(out.shape)}")
+
+
 _LOWER = {
     "conv2d": _conv, "depthwise_conv2d": _conv, "fully_connected": _fully_connected,
     "average_pool2d": _pool, "max_pool2d": _pool, "mean": _mean, "add": _add, "requantize": _requantize,
     "softmax": _softmax, "pad": _pad, "concatenation": _concatenation, "reshape": _reshape,
+    "strided_slice": _strided_slice,
 }
 
 

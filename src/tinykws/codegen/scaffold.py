@@ -107,13 +107,27 @@ def makefile(name: str, library_sources: Sequence[str], headers: Sequence[str]) 
     ])
 
 
-def host_harness(name: str) -> str:
-    """A main that runs every TKWS_INPUT_BYTES record of stdin and writes each output to stdout."""
-    return "\n".join([
-        c_comment("tinykws host harness: stdin holds N inputs of TKWS_INPUT_BYTES, stdout gets N outputs."),
+def host_harness(name: str, state_bytes: int = 0) -> str:
+    """A main that runs every TKWS_INPUT_BYTES record of stdin and writes each output to stdout.
+
+    With `state_bytes`, the main of a streaming step: stdin holds the initial state (the
+    inputs after the first, `state_bytes` in all), then frames (the first input) one after
+    another; stdout gets each step's first output, then the final state. The state outputs
+    follow the first output in the order of the state inputs, with the same sizes, and are
+    fed back into the state inputs after every step, as firmware would."""
+    stream = state_bytes > 0
+    what = ("a streaming step: state in, frames in, scores out, state fed back" if stream else
+            "stdin holds N inputs of TKWS_INPUT_BYTES, stdout gets N outputs")
+    lines = [
+        c_comment(f"tinykws host harness, {what}."),
         "#include <stdio.h>",
+        "#include <string.h>",
         "",
         f'#include "{name}.h"',
+        "",
+        f"#define STATE_BYTES {int(state_bytes)}",
+        "#define FRAME_BYTES (TKWS_INPUT_BYTES - STATE_BYTES)",
+        "#define SCORE_BYTES (TKWS_OUTPUT_BYTES - STATE_BYTES)",
         "",
         "int main(void)",
         "{",
@@ -121,20 +135,34 @@ def host_harness(name: str) -> str:
         "    static int8_t output[TKWS_OUTPUT_BYTES];",
         "    size_t got;",
         "",
-        "    while ((got = fread(input, 1, sizeof input, stdin)) == sizeof input) {",
+    ]
+    if stream:
+        lines += [
+            "    if (fread(input + FRAME_BYTES, 1, STATE_BYTES, stdin) != STATE_BYTES) {",
+            '        fprintf(stderr, "no initial state\\n");',
+            "        return 5;",
+            "    }",
+        ]
+    lines += [
+        "    while ((got = fread(input, 1, FRAME_BYTES, stdin)) == FRAME_BYTES) {",
         "        if (tkws_invoke(input, output) != 0) {",
         '            fprintf(stderr, "tkws_invoke failed\\n");',
         "            return 3;",
         "        }",
-        "        if (fwrite(output, 1, sizeof output, stdout) != sizeof output) {",
+        "        if (fwrite(output, 1, SCORE_BYTES, stdout) != SCORE_BYTES) {",
         "            return 4;",
         "        }",
+        *(["        memcpy(input + FRAME_BYTES, output + SCORE_BYTES, STATE_BYTES);"] if stream else []),
         "    }",
         "    if (got != 0) {",
-        '        fprintf(stderr, "input is not a whole number of %d-byte records\\n", TKWS_INPUT_BYTES);',
+        '        fprintf(stderr, "input is not a whole number of %d-byte records\\n", FRAME_BYTES);',
         "        return 5;",
         "    }",
-        "    return fflush(stdout) == 0 ? 0 : 4;",
-        "}",
-        "",
-    ])
+    ]
+    if stream:
+        lines += [
+            "    if (fwrite(input + FRAME_BYTES, 1, STATE_BYTES, stdout) != STATE_BYTES) {",
+            "        return 4;",
+            "    }",
+        ]
+    return "\n".join([*lines, "    return fflush(stdout) == 0 ? 0 : 4;", "}", ""])

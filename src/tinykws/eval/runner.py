@@ -25,7 +25,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -138,6 +138,27 @@ class ModelRunner(ABC):
     @abstractmethod
     def run(self, inputs: np.ndarray) -> np.ndarray:
         """Raw outputs (N, *output shape) of inputs (N, *input shape) of the input dtype."""
+
+    def run_all(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+        """Every output of one item of a model with several inputs and outputs (a streaming
+        step: the new frames and the state in, the scores and the new state out), each
+        array with its batch dimension of 1. Runtimes that run such models override this."""
+        if len(inputs) != 1:
+            raise ConfigError(f"runtime {self.info.runtime!r} runs models with one input only")
+        return (np.asarray(self.run(inputs[0])),)
+
+    def run_steps(self, frames: Sequence[np.ndarray], state: Sequence[np.ndarray]
+                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """A streaming step over consecutive inputs: input 0 of step i is `frames[i]`, the
+        other inputs the state, which outputs 1.. of each step replace. Returns (output 0 of
+        every step, the final state). Runtimes that can keep the state inside the engine
+        (generated C) override this; the default calls `run_all` once per step."""
+        outputs, state = [], list(state)
+        for frame in frames:
+            result = self.run_all([frame, *state])
+            outputs.append(result[0])
+            state = [np.asarray(s) for s in result[1:]]
+        return outputs, state
 
     def time_inferences(self, inputs: np.ndarray, count: int, warmup: int = 0) -> InferenceTiming:
         """`count` inferences of the one input `inputs` (1, *input shape) after `warmup`

@@ -19,7 +19,7 @@ from tinykws.data.labels import MLPERF_LABELS
 from tinykws.errors import ConfigError, UnsupportedOpError
 from tinykws.eval.runner import TensorSpec
 from tinykws.export.manifest import METADATA_NAME, embedded_manifest, read_manifest
-from tinykws.formats.tflite_model import Tensor, TFLiteModel
+from tinykws.formats.tflite_model import STREAM_METADATA, Tensor, TFLiteModel
 
 MLPERF_INPUT = (49, 10)  # frames x MFCC coefficients of the MLPerf Tiny reference model
 DEFAULT_FOREIGN_FRONTEND = "mlperf_mfcc"
@@ -62,8 +62,11 @@ def tensor_spec(t: Tensor) -> TensorSpec:
 
 
 def io_tensors(tfl: TFLiteModel, where: str) -> tuple[Tensor, Tensor]:
-    """The single input and output tensors of the main subgraph."""
+    """The single input and output tensors of the main subgraph; for a streaming step
+    (`tinykws.stream`), the frames and the scores (its other inputs and outputs are state)."""
     sg = tfl.main
+    if STREAM_METADATA in tfl.metadata and sg.inputs and sg.outputs:
+        return sg.tensors[sg.inputs[0]], sg.tensors[sg.outputs[0]]
     if len(sg.inputs) != 1 or len(sg.outputs) != 1:
         raise UnsupportedOpError(f"{where}: only models with one input and one output can be run here "
                                  f"({len(sg.inputs)} inputs, {len(sg.outputs)} outputs)")

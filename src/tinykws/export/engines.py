@@ -45,6 +45,25 @@ class _IsolatedEngine:
         inputs = np.asarray(inputs)
         return self._engine.call("run", inputs, timeout_s=_TIMEOUT_BASE_S + _TIMEOUT_PER_INPUT_S * len(inputs))
 
+    def run_all(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Every output of one invocation on one item per input (each with its batch
+        dimension of 1): for models with several inputs and outputs, such as streaming steps."""
+        return self._engine.call("run_all", [np.asarray(x) for x in inputs], self._outputs(), timeout_s=_TIMEOUT_BASE_S)
+
+    def run_steps(self, frames: list[np.ndarray], state: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """A streaming step over consecutive frames, its state fed back, in one call of the
+        child (see `ModelRunner.run_steps`)."""
+        return self._engine.call("run_steps", [np.asarray(f) for f in frames], [np.asarray(s) for s in state],
+                                 self._outputs(), timeout_s=_TIMEOUT_BASE_S + _TIMEOUT_PER_INPUT_S * len(frames))
+
+    def _outputs(self) -> int:
+        # the TFLite Micro interpreter cannot count its outputs: read them from the file once
+        if getattr(self, "_num_outputs", None) is None:
+            from tinykws.formats.tflite_reader import read_tflite
+
+            self._num_outputs = len(read_tflite(self.path).main.outputs)
+        return self._num_outputs
+
     def close(self) -> None:
         self._engine.close()
 

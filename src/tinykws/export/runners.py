@@ -76,6 +76,9 @@ class ReferenceRunner(ModelRunner):
     def run(self, inputs: np.ndarray) -> np.ndarray:
         return run(self.intmodel, inputs).output
 
+    def run_all(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+        return run(self.intmodel, list(inputs)).outputs
+
 
 def open_reference_runner(model: Any, arithmetic: str = DEFAULT_ARITHMETIC,
                           frontend: str | Mapping[str, Any] | None = None,
@@ -116,6 +119,13 @@ class _EngineRunner(ModelRunner):
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
         return self.engine.run(inputs)
+
+    def run_all(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+        return tuple(self.engine.run_all(list(inputs)))
+
+    def run_steps(self, frames: Sequence[np.ndarray], state: Sequence[np.ndarray]
+                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        return self.engine.run_steps(list(frames), list(state))  # one call of the engine's child process
 
     def close(self) -> None:
         self.engine.close()

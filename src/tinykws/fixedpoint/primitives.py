@@ -76,15 +76,12 @@ def saturating_rounding_doubling_high_mul(a, b) -> np.ndarray:
     """
     a = as_i64(a)
     b = as_i64(b)
-    ab = a * b
-    negative = ab < 0
-    # nudge: +2^30 for ab >= 0, 1 - 2^30 below zero
-    total = ab + (1 << 30) - negative * ((1 << 31) - 1)
-    # C division by 2^31 truncates toward zero: bias negative values by 2^31 - 1 before
-    # the flooring shift (total and ab have the same sign here).
-    high = (total + negative * ((1 << 31) - 1)) >> 31
-    overflow = (a == b) & (a == INT32_MIN)
-    return np.where(overflow, INT32_MAX, high)
+    # (ab + nudge) / 2^31 truncated toward zero equals floor((ab + 2^30) / 2^31) for both
+    # signs: for ab < 0 the nudge 1 - 2^30 plus the truncation bias 2^31 - 1 is 2^30 again.
+    high = (a * b + (1 << 30)) >> 31
+    if np.any(b == INT32_MIN):
+        high = np.where((a == b) & (a == INT32_MIN), INT32_MAX, high)
+    return high
 
 
 def rounding_divide_by_pot(x, exponent) -> np.ndarray:

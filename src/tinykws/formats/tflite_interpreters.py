@@ -26,9 +26,34 @@ def _first_line(exc: Exception) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 
 
-class LiteRTInterpreter:
+class _MultiIO:
+    """Models with several inputs and outputs (streaming steps): one item per input in,
+    every output out; `run_steps` feeds outputs 1.. back into inputs 1.. (the state)."""
+
+    def _invoke_all(self, inputs: list[np.ndarray], outputs: int) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def run_all(self, inputs: list[np.ndarray], outputs: int) -> list[np.ndarray]:
+        try:
+            return self._invoke_all(inputs, outputs)
+        except _REFUSALS as exc:
+            raise ModelFormatError(f"{self.path}: {self.engine} cannot run the model ({_first_line(exc)})") from None
+
+    def run_steps(self, frames: list[np.ndarray], state: list[np.ndarray], outputs: int
+                  ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        scores = []
+        for frame in frames:
+            result = self.run_all([frame, *state], outputs)
+            scores.append(result[0])
+            state = result[1:]
+        return scores, list(state)
+
+
+class LiteRTInterpreter(_MultiIO):
     """An ai-edge-litert Interpreter of the .tflite at `path` with OpResolverType `resolver`
     ("BUILTIN_REF", "BUILTIN_WITHOUT_DEFAULT_DELEGATES" or "AUTO")."""
+
+    engine = "LiteRT"
 
     def __init__(self, path: str, resolver: str = "BUILTIN_REF"):
         try:
@@ -58,6 +83,15 @@ class LiteRTInterpreter:
             raise ModelFormatError(f"{self.path}: LiteRT cannot run the model ({_first_line(exc)})") from None
         return np.stack(outputs)
 
+    def _invoke_all(self, inputs: list[np.ndarray], outputs: int) -> list[np.ndarray]:
+        details = self.interp.get_input_details()
+        if len(inputs) != len(details):
+            raise ModelFormatError(f"{self.path}: the model takes {len(details)} inputs, got {len(inputs)}")
+        for detail, x in zip(details, inputs):
+            self.interp.set_tensor(detail["index"], np.asarray(x, dtype=detail["dtype"]).reshape(detail["shape"]))
+        self.interp.invoke()
+        return [self.interp.get_tensor(d["index"]).copy() for d in self.interp.get_output_details()[:outputs]]
+
 
 def _allocation_report(interp) -> str:
     # The C++ side prints to file descriptor 2: capture it through a temporary file.
@@ -75,8 +109,10 @@ def _allocation_report(interp) -> str:
         return report.read()
 
 
-class TFLMInterpreter:
+class TFLMInterpreter(_MultiIO):
     """The TFLite Micro Python interpreter of the .tflite at `path`."""
+
+    engine = "TFLite Micro"
 
     def __init__(self, path: str):
         try:
@@ -101,6 +137,13 @@ class TFLMInterpreter:
         except _REFUSALS as exc:
             raise ModelFormatError(f"{self.path}: TFLite Micro cannot run the model ({_first_line(exc)})") from None
         return np.stack(outputs)
+
+    def _invoke_all(self, inputs: list[np.ndarray], outputs: int) -> list[np.ndarray]:
+        for i, x in enumerate(inputs):
+            detail = self.interp.get_input_details(i)
+            self.interp.set_input(np.asarray(x, dtype=detail["dtype"]).reshape(detail["shape"]), i)
+        self.interp.invoke()
+        return [self.interp.get_output(i).copy() for i in range(outputs)]
 
     @property
     def arena_bytes(self) -> int:

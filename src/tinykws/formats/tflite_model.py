@@ -12,6 +12,10 @@ from typing import Any
 
 import numpy as np
 
+# Name of the metadata buffer that marks a tinykws streaming step (`tinykws.stream`): its first
+# input and output are the frames and the scores, the others its state.
+STREAM_METADATA = "tinykws_stream"
+
 
 @dataclass(frozen=True, eq=False)
 class Quantization:

@@ -35,6 +35,7 @@ from tinykws.intmodel.params import (
     requantize_params,
     softmax_params,
 )
+from tinykws.intmodel.ops_slice import strided_slice_params
 from tinykws.fixedpoint.arithmetic import DEFAULT_ARITHMETIC, check_arithmetic, rounding_for
 
 _QUANTIZED = (np.dtype(np.int8), np.dtype(np.int16), np.dtype(np.int32), np.dtype(np.uint8))
@@ -263,6 +264,23 @@ class _Importer:
         axis = axis + len(out.shape) if axis < 0 else axis
         act_min, act_max = self.act(op, out)
         return IntOp("concatenation", tuple(op.inputs), tuple(op.outputs), ConcatParams(axis, act_min, act_max))
+
+    def op_strided_slice(self, op: Operator) -> IntOp:
+        x = self.quantized(op, op.inputs[0])
+        out = self.tensors[op.outputs[0]]
+        if (x.scale, x.zero_point) != (out.scale, out.zero_point):
+            raise self.fail(op, "input and output quantization must match")
+        vectors = [self.tensors[i].data for i in op.inputs[1:4]]
+        if len(vectors) != 3 or any(v is None for v in vectors):
+            raise self.fail(op, "begin, end and strides must be constant")
+        o = op.options
+        unsupported = [k for k in ("ellipsis_mask", "new_axis_mask", "shrink_axis_mask", "offset") if o.get(k)]
+        if unsupported:
+            raise self.fail(op, f"{', '.join(unsupported)} not supported")
+        params = strided_slice_params(*vectors, o.get("begin_mask", 0), o.get("end_mask", 0))
+        if len(params.strides) != len(x.shape):
+            raise self.fail(op, f"{len(params.strides)} slice axes for a {len(x.shape)}-D input")
+        return IntOp("strided_slice", (op.inputs[0],), tuple(op.outputs), params)
 
 
 def intmodel_from_tflite(model: str | os.PathLike | TFLiteModel, arithmetic: str = DEFAULT_ARITHMETIC) -> IntModel:

@@ -24,6 +24,8 @@ def pad_for_windows(x: np.ndarray, g: Geometry2D, pad_value: int = 0) -> np.ndar
     need_w = (g.out_w - 1) * g.stride_w + (g.filter_w - 1) * g.dilation_w + 1
     pad_bottom = max(0, need_h - h - g.pad_top)
     pad_right = max(0, need_w - w - g.pad_left)
+    if not (g.pad_top or g.pad_left or pad_bottom or pad_right):
+        return x  # every window inside: no copy (streaming steps call this per frame)
     return np.pad(x, ((0, 0), (g.pad_top, pad_bottom), (g.pad_left, pad_right), (0, 0)),
                   constant_values=pad_value)
 

@@ -15,10 +15,15 @@ def average_pool2d(p: PoolParams, x: np.ndarray) -> np.ndarray:
 
     Rounding as the C++: (sum +/- count/2) / count with division truncating toward zero.
     """
-    values = windows(x.astype(np.int64), p.geometry)
-    present = windows(np.ones((1, *x.shape[1:3], 1), dtype=np.int64), p.geometry)
+    g = p.geometry
+    values = windows(x.astype(np.int64), g)
     total = check_int32(values.sum(axis=(-2, -1)), "the window sum")
-    count = present.sum(axis=(-2, -1))  # (1, OH, OW, 1), broadcasts over batch and channels
+    inside = (g.pad_top == 0 and g.pad_left == 0 and (g.out_h - 1) * g.stride_h + g.filter_h <= x.shape[1]
+              and (g.out_w - 1) * g.stride_w + g.filter_w <= x.shape[2])
+    if inside:
+        count = np.int64(g.filter_h * g.filter_w)
+    else:  # windows clipped at the edges: count the in-bounds values, (1, OH, OW, 1)
+        count = windows(np.ones((1, *x.shape[1:3], 1), dtype=np.int64), g).sum(axis=(-2, -1))
     half = count // 2
     mean = np.where(total >= 0, (total + half) // count, -((-total + half) // count))
     return np.clip(mean, p.act_min, p.act_max).astype(x.dtype)

@@ -14,7 +14,7 @@ import numpy as np
 
 from tinykws.errors import TinyKWSError, UnsupportedOpError
 from tinykws.fixedpoint.primitives import Int32RangeError
-from tinykws.intmodel import ops_conv, ops_elementwise, ops_pool
+from tinykws.intmodel import ops_conv, ops_elementwise, ops_pool, ops_slice
 from tinykws.intmodel.graph import IntModel, IntOp
 
 
@@ -64,6 +64,7 @@ KERNELS: dict[str, Kernel] = {
     "reshape": lambda op, xs, dt, r: ops_elementwise.reshape(op.params, xs[0]),
     "pad": lambda op, xs, dt, r: ops_elementwise.pad(op.params, xs[0]),
     "concatenation": lambda op, xs, dt, r: ops_elementwise.concatenation(op.params, *xs),
+    "strided_slice": lambda op, xs, dt, r: ops_slice.strided_slice(op.params, xs[0]),
 }
 
 

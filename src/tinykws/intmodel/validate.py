@@ -13,6 +13,7 @@ import numpy as np
 
 from tinykws.errors import ModelFormatError
 from tinykws.intmodel.graph import IntModel, IntOp, IntTensor
+from tinykws.intmodel.ops_slice import sliced_shape
 from tinykws.intmodel.params import Geometry2D
 
 # Elements of the largest intermediate one operator may build for one batch item (an
@@ -217,8 +218,16 @@ def _concatenation(op: IntOp, tensors: list, out: IntTensor) -> None:
     _same(out.shape, [sum(t.shape[axis] for t in xs) if k == axis else d for k, d in enumerate(out.shape)])
 
 
+def _strided_slice(op: IntOp, tensors: list, out: IntTensor) -> None:
+    x = _need(tensors, 1)[0]
+    try:
+        _same(out.shape, sliced_shape(op.params, tuple(x.shape)))
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
+
+
 # Operators whose output has the type of their (data) inputs.
-_SAME_TYPE = {"average_pool2d", "max_pool2d", "mean", "reshape", "pad", "concatenation"}
+_SAME_TYPE = {"average_pool2d", "max_pool2d", "mean", "reshape", "pad", "concatenation", "strided_slice"}
 
 _CHECKS = {
     "conv2d": _conv,
@@ -233,4 +242,5 @@ _CHECKS = {
     "reshape": _reshape,
     "pad": _pad,
     "concatenation": _concatenation,
+    "strided_slice": _strided_slice,
 }

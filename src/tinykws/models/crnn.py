@@ -75,7 +75,7 @@ class CRNNGRUAttention(nn.Module):
 
 
 @register_model("crnn_gru_att", ModelInfo(
-    frontend="mlperf_mfcc", input_shape=(49, 10), streamable=False, quantizable=False,
+    frontend="mlperf_mfcc", input_shape=(49, 10), stream="reset", quantizable=False,
     param_budget=40_000,
     description="causal conv 16@5x3, GRU 64, additive attention over time, FC",
 ))

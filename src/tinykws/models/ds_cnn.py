@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from tinykws.errors import ConfigError
-from tinykws.models.layers import Dropout, GlobalAvgPool, PaddedConv2d, as_4d
+from tinykws.models.layers import Dropout, GlobalAvgPool, PaddedConv2d, as_4d, time_frames_after, time_padding_mode
 from tinykws.models.registry import ModelInfo, register_model
 
 LayerSizes = Sequence[Sequence[int]]
@@ -62,6 +62,9 @@ class DSCNN(nn.Module):
     batch_norm: False makes every BN an identity (for folded, imported weights).
     dropout: after the first convolution; final_dropout: before the pool (training only).
     causal: pad time only before the first frame (no look-ahead) instead of TF 'SAME'.
+    time_valid: no padding along time at all (frequency keeps TF 'SAME'): every output frame
+        sees only real input frames, so the network streams exactly, frame by frame, on every
+        window (`tinykws.stream`); the final pool averages the last output frames.
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class DSCNN(nn.Module):
         dropout: float = 0.2,
         final_dropout: float = 0.4,
         causal: bool = False,
+        time_valid: bool = False,
     ):
         super().__init__()
         rows = [tuple(int(v) for v in row) for row in layers]
@@ -80,7 +84,7 @@ class DSCNN(nn.Module):
             raise ConfigError(
                 f"DS-CNN layers must be rows of 5 positive ints (channels, kt, kf, st, sf), got {layers!r}"
             )
-        time_padding = "causal" if causal else "same"
+        time_padding = time_padding_mode(causal, time_valid)
         channels, kt, kf, st, sf = rows[0]
         self.conv1 = PaddedConv2d(1, channels, (kt, kf), (st, sf), time_padding=time_padding)
         self.bn1 = _norm(channels, batch_norm)
@@ -94,6 +98,9 @@ class DSCNN(nn.Module):
         self.pool = GlobalAvgPool()
         self.fc = nn.Linear(channels, num_classes)
         self.input_shape = tuple(input_shape)
+        if time_valid and time_frames_after(self, input_shape[0]) < 1:
+            raise ConfigError(f"DS-CNN with time_valid=True needs more than {input_shape[0]} input frames: "
+                              "its receptive field along time is longer than the input")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = as_4d(x)
@@ -102,7 +109,7 @@ class DSCNN(nn.Module):
         return self.fc(self.pool(x))
 
 
-_MFCC = dict(frontend="mlperf_mfcc", input_shape=(49, 10), streamable=False, quantizable=True)
+_MFCC = dict(frontend="mlperf_mfcc", input_shape=(49, 10), stream="time_valid", quantizable=True)
 
 
 @register_model("ds_cnn", ModelInfo(
@@ -120,9 +127,10 @@ def ds_cnn(
     dropout: float = 0.2,
     final_dropout: float = 0.4,
     causal: bool = False,
+    time_valid: bool = False,
 ) -> DSCNN:
     """The MLPerf Tiny KWS reference DS-CNN (Hello Edge DS-CNN S)."""
-    return DSCNN(num_classes, input_shape, layers, batch_norm, dropout, final_dropout, causal)
+    return DSCNN(num_classes, input_shape, layers, batch_norm, dropout, final_dropout, causal, time_valid)
 
 
 @register_model("ds_cnn_m", ModelInfo(
@@ -137,9 +145,10 @@ def ds_cnn_m(
     dropout: float = 0.2,
     final_dropout: float = 0.4,
     causal: bool = False,
+    time_valid: bool = False,
 ) -> DSCNN:
     """Hello Edge DS-CNN M (about 138 K parameters on 49x10)."""
-    return DSCNN(num_classes, input_shape, layers, batch_norm, dropout, final_dropout, causal)
+    return DSCNN(num_classes, input_shape, layers, batch_norm, dropout, final_dropout, causal, time_valid)
 
 
 @register_model("ds_cnn_l", ModelInfo(
@@ -154,6 +163,7 @@ def ds_cnn_l(
     dropout: float = 0.2,
     final_dropout: float = 0.4,
     causal: bool = False,
+    time_valid: bool = False,
 ) -> DSCNN:
     """Hello Edge DS-CNN L (about 417 K parameters on 49x10)."""
-    return DSCNN(num_classes, input_shape, layers, batch_norm, dropout, final_dropout, causal)
+    return DSCNN(num_classes, input_shape, layers, batch_norm, dropout, final_dropout, causal, time_valid)

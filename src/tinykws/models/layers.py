@@ -49,6 +49,34 @@ def axis_padding(size: int, kernel: int, stride: int, dilation: int, mode: str) 
     raise ConfigError(f"padding must be one of {PADDING_MODES}, got {mode!r}")
 
 
+def time_padding_mode(causal: bool, time_valid: bool) -> str:
+    """The time padding of a zoo model's convolutions from its `causal` / `time_valid` options."""
+    if causal and time_valid:
+        raise ConfigError("causal and time_valid exclude each other: causal pads time before the "
+                          "first frame, time_valid pads nothing")
+    return "valid" if time_valid else "causal" if causal else "same"
+
+
+def axis_output_size(size: int, kernel: int, stride: int, dilation: int, mode: str) -> int:
+    """Elements along one axis after a convolution with that padding mode (may be <= 0 for
+    'valid' when the kernel is longer than the input)."""
+    if mode == "valid":
+        return (size - (kernel - 1) * dilation - 1) // stride + 1
+    return math.ceil(size / stride)
+
+
+def time_frames_after(module: nn.Module, frames: int) -> int:
+    """Frames left after every PaddedConv2d of `module`, applied in registration order
+    (the zoo's sequential networks); <= 0 when a 'valid' kernel outgrows the input."""
+    for layer in module.modules():
+        if isinstance(layer, PaddedConv2d):
+            if frames < 1:
+                return frames
+            frames = axis_output_size(frames, layer.kernel_size[0], layer.stride[0], layer.dilation[0],
+                                      layer.time_padding)
+    return frames
+
+
 class PaddedConv2d(nn.Conv2d):
     """A Conv2d whose padding is computed from the input size, per axis.
 

@@ -125,7 +125,7 @@ class MatchboxNet(nn.Module):
 
 
 @register_model("matchboxnet_3x1x64", ModelInfo(
-    frontend="logmel", input_shape=(101, 40), streamable=False, quantizable=True, param_budget=75_000,
+    frontend="logmel", input_shape=(101, 40), stream="window", quantizable=True, param_budget=75_000,
     description="MatchboxNet 3x1x64: 1-D time-channel separable convs on 40 log-mel bands",
 ))
 def matchboxnet_3x1x64(

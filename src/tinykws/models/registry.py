@@ -19,15 +19,25 @@ if TYPE_CHECKING:  # torch is imported lazily by callers that only need the meta
     import torch
 
 
+# How a model streams (`tinykws.stream`), as `tinykws models` prints it; each form is proven
+# for every model that claims it by tests/models/test_stream_zoo.py.
+STREAM_FORMS = {
+    "window": "the clip model on the whole window at every hop (exact, no saving)",
+    "time_valid": "frame by frame, exact on every window, when built with time_valid=True (float and int8)",
+    "reset": "frame by frame, exact from a reset over one window; with its state carried: approximate",
+}
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What a registered model expects and promises.
 
     frontend: name of the default front-end preset (`tinykws.audio.frontends`).
     input_shape: default input (frames, features) for that front-end.
-    streamable: a streaming form of the model exists and a zoo test proves that it equals
-        the clip model on sliding windows. False everywhere until tinykws has streaming
-        code: `tinykws models` shows only what a test proves.
+    stream: how the model streams, one of STREAM_FORMS: "window" (only the whole window at
+        every hop), "time_valid" (incremental and exact, for the model built with
+        time_valid=True) or "reset" (incremental, exact from a reset). A zoo test proves
+        each claim: `tinykws models` shows only what a test proves.
     quantizable: the network maps onto the TFLite int8 builtin ops, and the zoo export test
         proves it bit-exact in the numpy runtime, LiteRT and TFLite Micro.
     param_budget: maximum trainable parameters on `input_shape` with 12 classes.
@@ -36,10 +46,19 @@ class ModelInfo:
 
     frontend: str
     input_shape: tuple[int, int]
-    streamable: bool
+    stream: str
     quantizable: bool
     param_budget: int
     description: str
+
+    def __post_init__(self) -> None:
+        if self.stream not in STREAM_FORMS:
+            raise ConfigError(f"ModelInfo.stream must be one of {', '.join(STREAM_FORMS)}, got {self.stream!r}")
+
+    @property
+    def streamable(self) -> bool:
+        """True when the model has an incremental (frame-by-frame) streaming form."""
+        return self.stream != "window"
 
 
 ModelBuilder = Callable[..., "torch.nn.Module"]

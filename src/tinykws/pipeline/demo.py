@@ -179,6 +179,22 @@ def _quantize(checkpoint: Path, corpus: Path, test_dir: Path, out: Path, progres
                         progress=progress)
 
 
+def _glued_track(checkpoint: Path, corpus: Path, real: Path | None, out: Path) -> ReportSection | None:
+    """Two tracks of the corpus's unknown words glued with a "yes" (real speech when there
+    is some) between them, listened to as a stream (the demo's model runs whole windows:
+    it has 'same' padding)."""
+    from tinykws.pipeline.glued import glued_track, tracks_from_folder
+    from tinykws.stream.detector import Detector
+
+    try:
+        track_a, clip, track_b = tracks_from_folder(corpus, real or corpus)
+    except DataError:
+        return None
+    with Detector(checkpoint) as detector:
+        result = glued_track(detector, track_a, clip, track_b, "yes", out)
+    return result.section("Streaming: two tracks glued with 'yes' between them")
+
+
 def run_demo(opts: DemoOptions = DemoOptions()) -> DemoResult:
     """Run the whole demo; returns where everything is and the measured accuracies."""
     out = Path(opts.out_dir)
@@ -243,6 +259,9 @@ def run_demo(opts: DemoOptions = DemoOptions()) -> DemoResult:
     ]
     if quant_facts:
         sections.append(ReportSection("int8 model", facts=quant_facts))
+    glued = timed("glued track", _glued_track, checkpoint, corpus, real, out / "glued")
+    if glued is not None:
+        sections.append(glued)
     write_report(report, "tinykws demo", sections)
     demo = DemoResult(out, corpus, run_dir, checkpoint, report, evaluations, tflite=tflite, int8_top1=int8,
                       verification=tuple(verification), seconds=seconds)

@@ -214,17 +214,26 @@ class SpectralPipeline:
             x = x / peak_scale(x)
         if self.center_pad:
             x = np.pad(x, ((0, 0), (self.center_pad, self.center_pad)), mode=self.pad_mode)
-        frames = frame_signal(x, self.frame_length, self.hop) * self.window
-        spectrum = np.fft.rfft(frames, n=self.fft_length, axis=-1)
+        return self.features_of_frames(frame_signal(x, self.frame_length, self.hop))
+
+    def features_of_frames(self, frames: np.ndarray) -> np.ndarray:
+        """(..., frames, frame_length) float64 samples -> (..., frames, features) float32.
+
+        Each frame's numbers do not depend on the other frames in the array: the FFT is per
+        row and the projections are einsum loops (a BLAS matmul's summation order changes
+        with the number of rows), so a streaming front-end that computes a few frames at a
+        time gets exactly the offline frames.
+        """
+        spectrum = np.fft.rfft(frames * self.window, n=self.fft_length, axis=-1)
         if self.power == 2.0:
             spec = spectrum.real**2 + spectrum.imag**2
         elif self.power == 1.0:
             spec = np.abs(spectrum)
         else:
             spec = np.abs(spectrum) ** self.power
-        out = np.log(spec @ self.mel_matrix + self.log_offset)
+        out = np.log(np.einsum("...k,km->...m", spec, self.mel_matrix) + self.log_offset)
         if self.dct_matrix is not None:
-            out = out @ self.dct_matrix
+            out = np.einsum("...k,km->...m", out, self.dct_matrix)
         return out.astype(np.float32)
 
     def torch_module(self) -> "Any":

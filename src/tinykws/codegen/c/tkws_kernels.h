@@ -126,6 +126,12 @@ typedef struct {
     int8_t act_min, act_max;
 } tkws_concat_params_t;
 
+/* strided_slice: per axis (shapes padded to 4 dims) `count` elements from `start`, `step` apart. */
+typedef struct {
+    uint16_t in_dims[4];
+    int32_t start[4], step[4], count[4];
+} tkws_slice_params_t;
+
 void tkws_conv2d(const tkws_conv_params_t *p, const int8_t *input, int8_t *output, int16_t *scratch);
 void tkws_conv2d_1x1(const tkws_conv_params_t *p, const int8_t *input, int8_t *output, int16_t *scratch);
 void tkws_depthwise_conv2d(const tkws_conv_params_t *p, const int8_t *input, int8_t *output, int16_t *scratch);
@@ -138,6 +144,7 @@ void tkws_requantize(const tkws_requantize_params_t *p, const int8_t *input, int
 void tkws_softmax(const tkws_softmax_params_t *p, const int8_t *input, int8_t *output);
 void tkws_pad(const tkws_pad_params_t *p, const int8_t *input, int8_t *output);
 void tkws_concatenation(const tkws_concat_params_t *p, const int8_t *const *inputs, int8_t *output);
+void tkws_strided_slice(const tkws_slice_params_t *p, const int8_t *input, int8_t *output);
 /* reshape when it is not an alias: a copy (nothing when input == output) */
 void tkws_copy(const int8_t *input, int8_t *output, uint32_t bytes);
 

@@ -50,8 +50,10 @@ def update_estimate(scaled: np.ndarray, estimate: np.ndarray, smoothing: np.ndar
     return wrap_uint32((scaled * smoothing + estimate * ((one - smoothing) & 0xFFFFFFFF)) >> NOISE_REDUCTION_BITS)
 
 
-def noise_estimates(signal: np.ndarray, params: NoiseReductionParams, smoothing: np.ndarray) -> np.ndarray:
-    """Noise estimate after each frame, from zero: (batch, frames, channels) like `signal`.
+def noise_estimates(signal: np.ndarray, params: NoiseReductionParams, smoothing: np.ndarray,
+                    initial: np.ndarray | None = None) -> np.ndarray:
+    """Noise estimate after each frame: (batch, frames, channels) like `signal`, starting
+    from `initial` (batch, channels) (zeros: a fresh front-end).
 
     The only sequential part of the stage: a loop over frames, vectorised over the rest.
     With Q14 coefficients in [0, 1] the estimate is a weighted mean of uint32 values, so it
@@ -63,7 +65,8 @@ def noise_estimates(signal: np.ndarray, params: NoiseReductionParams, smoothing:
     driven = wrap_uint32(signal << params.smoothing_bits) * smoothing
     keep = one - smoothing
     out = np.empty_like(driven)
-    estimate = np.zeros(driven.shape[:1] + driven.shape[2:], np.int64)
+    estimate = np.zeros(driven.shape[:1] + driven.shape[2:], np.int64) if initial is None else \
+        np.asarray(initial, np.int64)
     for t in range(driven.shape[1]):
         estimate = (driven[:, t] + estimate * keep) >> NOISE_REDUCTION_BITS
         out[:, t] = estimate

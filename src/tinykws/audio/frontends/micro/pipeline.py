@@ -94,9 +94,9 @@ def build_plan(config: Any) -> MicroPlan:
     )
 
 
-def filterbank_frames(samples: np.ndarray, plan: MicroPlan) -> np.ndarray:
-    """Stages 1-3 on (batch, samples) int16: (batch, frames, channels) uint32 values in int64."""
-    frames = window_stage.frame_samples(samples, plan.window_samples, plan.stride_samples)
+def filterbank_frames(frames: np.ndarray, plan: MicroPlan) -> np.ndarray:
+    """Stages 1-3 on (batch, frames, window) int16 frames: (batch, frames, channels) uint32
+    values in int64."""
     windowed, max_abs = window_stage.apply_window(frames, plan.window)
     shift = fft_stage.fft_input_shift(max_abs)
     re, im = fft_stage.real_fft(fft_stage.scale_input(windowed, shift, plan.fft.fft_size), plan.fft)
@@ -104,18 +104,31 @@ def filterbank_frames(samples: np.ndarray, plan: MicroPlan) -> np.ndarray:
     return fb_stage.filterbank_sqrt(fb_stage.accumulate(energy, plan.filterbank), shift)
 
 
+def run_frames(frames: np.ndarray, plan: MicroPlan, estimate: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(batch, frames, window) int16 -> ((batch, frames, channels) uint16 features, the noise
+    estimate after the last frame (batch, channels) int64), continuing from `estimate`
+    (None: a fresh front-end). What a streaming front-end calls on each new block of frames."""
+    signal = filterbank_frames(frames, plan)
+    batch, channels = signal.shape[0], signal.shape[2]
+    last = np.zeros((batch, channels), np.int64) if estimate is None else np.asarray(estimate, np.int64)
+    # noise reduction and PCAN only carry the noise estimate from frame to frame: compute the
+    # estimates sequentially, then both stages for all frames at once
+    noise = np.zeros_like(signal)
+    if plan.noise_reduction is not None:
+        noise = nr_stage.noise_estimates(signal, plan.noise_reduction, plan.smoothing, last)
+        signal = nr_stage.subtract_noise(signal, noise, plan.noise_reduction)
+        if noise.shape[1]:
+            last = noise[:, -1]
+    if plan.pcan_lut is not None:
+        signal = pcan_stage.pcan_apply(signal, noise, plan.pcan_lut, plan.pcan_snr_shift)
+    return log_stage.log_scale(signal, plan.log_scale_shift, plan.correction_bits, plan.log_enable), last
+
+
 def run(samples: np.ndarray, plan: MicroPlan) -> np.ndarray:
     """(batch, samples) int16 -> (batch, frames, channels) uint16 features."""
     samples = np.asarray(samples)
     if samples.dtype != np.int16 or samples.ndim != 2:
         raise ValueError(f"expected (batch, samples) int16, got {samples.dtype} {samples.shape}")
-    signal = filterbank_frames(samples, plan)
-    # noise reduction and PCAN only carry the noise estimate from frame to frame: compute the
-    # estimates sequentially, then both stages for all frames at once
-    estimate = np.zeros_like(signal)
-    if plan.noise_reduction is not None:
-        estimate = nr_stage.noise_estimates(signal, plan.noise_reduction, plan.smoothing)
-        signal = nr_stage.subtract_noise(signal, estimate, plan.noise_reduction)
-    if plan.pcan_lut is not None:
-        signal = pcan_stage.pcan_apply(signal, estimate, plan.pcan_lut, plan.pcan_snr_shift)
-    return log_stage.log_scale(signal, plan.log_scale_shift, plan.correction_bits, plan.log_enable)
+    frames = window_stage.frame_samples(samples, plan.window_samples, plan.stride_samples)
+    return run_frames(frames, plan)[0]
