@@ -72,17 +72,34 @@ def compare_c_with_numpy(models: list[IntModel], out_dir: Path, cache_dir: Path,
     return Comparison(run_host_build(build, project, records), numpy_outputs(merged, records), output_slices(models))
 
 
+def randomized_model(name: str):
+    """The zoo model `name` in eval mode, seeded weights and random batch-norm statistics
+    (so folding batch norm is not the identity)."""
+    import torch
+    from torch import nn
+
+    from tinykws.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(name)
+    g = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            m.running_mean.copy_(torch.rand(m.num_features, generator=g) - 0.5)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+    return model.eval()
+
+
 @functools.cache
 def zoo_quantized(name: str):
     """A zoo model with random weights and batch-norm statistics, PTQ-quantized on random
     calibration data (as in test_export_zoo); cached for the whole test session."""
-    from test_export_zoo import _randomized
     from tinykws.models import model_info
     from tinykws.quant import quantize_ptq
 
     shape = model_info(name).input_shape
     calib = (np.random.default_rng(0).normal(size=(6, *shape)) * 3).astype(np.float32)
-    return quantize_ptq(_randomized(name), calib)
+    return quantize_ptq(randomized_model(name), calib)
 
 
 @functools.cache

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
+from c_cases import randomized_model
 from tinykws.errors import UnsupportedOpError
 from tinykws.export import LiteRTEngine, TFLMEngine, export_tflite
 from tinykws.intmodel import intmodel_from_tflite, quantize, run
@@ -23,17 +23,6 @@ NOT_LOWERABLE = {
 }
 
 
-def _randomized(name: str) -> nn.Module:
-    torch.manual_seed(0)
-    model = build_model(name)
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            m.running_mean.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-    return model.eval()
-
-
 def _assert_simulation_close(qmodel, x: np.ndarray, ints: np.ndarray) -> None:
     """The fake-quant simulation (float32) stays within two output steps of the integer network."""
     with torch.no_grad():
@@ -43,7 +32,7 @@ def _assert_simulation_close(qmodel, x: np.ndarray, ints: np.ndarray) -> None:
 
 @pytest.mark.parametrize("name", QUANTIZABLE)
 def test_zoo_model_exports_bit_exact(name, tmp_path):
-    model = _randomized(name)
+    model = randomized_model(name)
     shape = model_info(name).input_shape
     if name in NOT_LOWERABLE:
         with pytest.raises(UnsupportedOpError, match=NOT_LOWERABLE[name]):

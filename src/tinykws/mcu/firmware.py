@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from tinykws.codegen.fit import check_fit
 from tinykws.errors import TargetError
 from tinykws.fileio import write_text
 from tinykws.mcu.boards import Board
@@ -154,15 +155,11 @@ def read_sizes(elf: str | os.PathLike) -> SectionSizes:
 
 
 def check_arena_fits(project: CProject, board: Board) -> None:
-    """Refuse a project whose declared arena cannot fit the board's RAM beside the stack."""
+    """Refuse a project whose declared arena cannot fit the board's RAM beside the stack
+    (the code generator's check, `tinykws.codegen.fit`, on the arena alone)."""
     if project.arena_bytes is None:
         return
-    room = board.ram_bytes - board.stack_bytes
-    if project.arena_bytes > room:
-        raise TargetError(
-            f"the model's arena of {project.arena_bytes:,} B does not fit board {board.name}: "
-            f"{board.ram_bytes:,} B of RAM less a {board.stack_bytes:,} B stack leaves {room:,} B"
-        )
+    check_fit("the model", board.budget(), arena_bytes=project.arena_bytes, param_bytes=0)
 
 
 def _overflow_message(stderr: str, board: Board) -> str | None:
