@@ -2,8 +2,11 @@
 
 For the MLPerf Tiny KWS reference model and a ds_cnn trained by tinykws, on qemu
 mps2-an386 (gcc -O2, Cortex-M4F), instructions counted exactly with -icount:
-- the profile (`tinykws.profile.mcu`): instructions per inference and per layer,
-  instructions per MAC, the model's flash and RAM (arena, data, bss, stack peak);
+- the profile (`tinykws profile`, `tinykws.profile.model`): instructions per inference and
+  per layer, instructions per MAC, the model's flash and RAM (arena, data, bss, stack
+  peak), against the issue's budgets (<= 7.7 M instructions, RAM <= 16 KiB, flash <= 48 KiB)
+  and TFLite Micro; and the split of one keyword decision (the C front-end on the first
+  "yes" clip of sc12_test_dev, the network on the device's features, post-processing);
 - every kws01 input (1,000, reference model) through `run_c_qemu`: outputs compared with
   the numpy runtime in TFLite Micro arithmetic, top-1, the instruction range;
 - the sc12_test_dev clips through the "c-qemu-m4" runner: bit-exactness, top-1, wall time;
@@ -15,7 +18,8 @@ has run (its app/ is rebuilt and run for the reference and CMSIS-NN kernels at -
     .venv/bin/python bench/mcu.py [--trained DIR] [--tflm-work DIR] [--jobs N] [--skip-sc12] [--skip-trace]
 
 --trained: a `tinykws quantize` folder; default runs/bench_mcu/ds_cnn_int8, made on first
-use by training recipes/ds_cnn_sc12.yaml for 3 epochs and quantizing it (a few minutes).
+use by training recipes/ds_cnn_sc12.yaml for 3 epochs and quantizing it (a few minutes;
+its accuracy does not matter for these figures, which depend on the architecture).
 Writes JSON (default bench/results/mcu.json).
 """
 
@@ -27,6 +31,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -50,7 +55,7 @@ from tinykws.mcu.project import from_codegen  # noqa: E402
 from tinykws.mcu.runner import QemuModel  # noqa: E402
 from tinykws.mcu.toolchain import find_toolchain  # noqa: E402
 from tinykws.mcu.trace import trace_count  # noqa: E402
-from tinykws.profile.mcu import profile_project  # noqa: E402
+from tinykws.profile.model import profile_model  # noqa: E402
 
 BOARD = "mps2-an386"
 REF_MODEL = SHARED / "models" / "mlperf_kws_ref" / "kws_ref_model.tflite"
@@ -67,6 +72,9 @@ TFLM_LAYERS = {
 }
 for _dw, _pw in ((3, 4), (5, 6), (7, 8)):
     TFLM_LAYERS[_dw], TFLM_LAYERS[_pw] = TFLM_LAYERS[1], TFLM_LAYERS[2]
+# The issue's budgets for one inference on the M4: instructions, RAM (arena + data + bss +
+# stack peak) and flash (code + weights + tables), the last two in KiB.
+BUDGET = {"instructions": 7_700_000, "ram_bytes": 16 * 1024, "flash_bytes": 48 * 1024}
 
 
 def kws01_inputs() -> tuple[np.ndarray, np.ndarray]:
@@ -99,9 +107,18 @@ def trained_model(path: Path | None, jobs: int) -> Path:
     return folder
 
 
-def profile_row(name: str, project, work: Path) -> dict:
-    profile = profile_project(project, name=name, target="cortex-m4", work_dir=work)
-    return profile.to_dict()
+def decision_clip() -> Path:
+    """The clip of the decision split: the first "yes" recording of sc12_test_dev."""
+    return sorted((SHARED / "data" / "sc12_test_dev" / "yes").iterdir())[0]
+
+
+def profile_row(path: Path, clip: Path) -> dict:
+    """`tinykws profile MODEL --clip CLIP` as JSON, with the budgets checked."""
+    profile = profile_model(path, target="cortex-m4", clip=clip).to_dict()
+    m = profile["model_footprint"]
+    profile["budget"] = {**BUDGET, "instructions_ok": profile["instructions_per_inference"] <= BUDGET["instructions"],
+                         "ram_ok": m["ram"] <= BUDGET["ram_bytes"], "flash_ok": m["flash"] <= BUDGET["flash_bytes"]}
+    return profile
 
 
 def trace_check(project, inputs: np.ndarray, work: Path) -> dict:
@@ -195,10 +212,40 @@ def print_tables(results: dict) -> None:
               f"{m['flash']:>10,} ({m['text']:,}+{m['rodata']:,}+{m['data']:,}) {m['ram']:>9,} "
               f"({m['data']:,}+{m['bss']:,}+{m['stack']:,}) {p['arena_bytes']:>8,}")
     print(f"TFLM (recorded): arena {TFLM_ARENA['reference']:,} B (reference) / {TFLM_ARENA['cmsis_nn']:,} B (CMSIS-NN)")
+    print_budgets(results, ref_total, cmsis_total)
+    print_decisions(results)
     for name, entry in results["models"].items():
-        for key in ("kws01", "sc12", "trace"):
+        for key in ("quantize_summary", "kws01", "sc12", "trace"):
             if key in entry:
                 print(f"{name} {key}: {entry[key]}")
+
+
+def print_budgets(results: dict, tflm_ref: int, tflm_cmsis: int) -> None:
+    print(f"\nagainst the budgets (<= {BUDGET['instructions'] / 1e6:.1f} M instructions, RAM <= "
+          f"{BUDGET['ram_bytes']:,} B, flash <= {BUDGET['flash_bytes']:,} B) and TFLite Micro on the same board:")
+    print(f"{'model':<16} {'MACs':>10} {'instructions':>13} {'budget':>6} {'RAM B':>7} {'budget':>6} {'flash B':>8} "
+          f"{'budget':>6} {'x TFLM ref':>10} {'x CMSIS-NN':>10}")
+    for name, entry in results["models"].items():
+        p, b = entry["profile"], entry["profile"]["budget"]
+        m = p["model_footprint"]
+        print(f"{name:<16} {p['macs']:>10,} {p['instructions_per_inference']:>13,} "
+              f"{'ok' if b['instructions_ok'] else 'OVER':>6} {m['ram']:>7,} {'ok' if b['ram_ok'] else 'OVER':>6} "
+              f"{m['flash']:>8,} {'ok' if b['flash_ok'] else 'OVER':>6} "
+              f"{tflm_ref / p['instructions_per_inference']:>10.2f} {tflm_cmsis / p['instructions_per_inference']:>10.2f}")
+    print("(x TFLM: TFLite Micro's instructions for the MLPerf reference model divided by this model's)")
+
+
+def print_decisions(results: dict) -> None:
+    for name, entry in results["models"].items():
+        split = entry["profile"].get("decision")
+        if not split:
+            print(f"\n{name}: no decision split ({'; '.join(entry['profile']['notes'])})")
+            continue
+        print(f"\n{name}: one keyword decision on {split['clip']} ({split['per']}): {split['instructions']:,} "
+              f"instructions, top class {split['label']}")
+        for stage in split["stages"]:
+            print(f"  {stage['name']:<16} {stage['instructions']:>11,} {100 * stage['share']:>7.2f} %  "
+                  f"stack {stage['stack_bytes']:>4} B  static RAM {stage['static_ram_bytes']:>6,} B  {stage['what']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,11 +261,16 @@ def main(argv: list[str] | None = None) -> int:
     tools = find_toolchain()
     results: dict = {"board": BOARD, "toolchain": tools.describe(), "models": {}}
     models = {"mlperf_ref": REF_MODEL, "tinykws_ds_cnn": trained_model(args.trained, args.jobs) / "model.tflite"}
+    clip = decision_clip()
     with tempfile.TemporaryDirectory(prefix="tkws_bench_mcu_") as tmp:
         for name, path in models.items():
             work = Path(tmp) / name
             intmodel, project = generated(path, work / "project")
-            entry = {"model": str(path), "profile": profile_row(name, project, work)}
+            entry = {"model": str(path), "profile": profile_row(path, clip)}
+            summary = path.parent / "summary.json"
+            if summary.is_file():  # a `tinykws quantize` folder: what the model scores
+                facts = json.loads(summary.read_text())
+                entry["quantize_summary"] = {k: facts.get(k) for k in ("accuracy", "test_source", "size_bytes")}
             if name == "mlperf_ref":
                 entry["kws01"] = kws01_run(intmodel, project, args.jobs)
             if not args.skip_sc12:

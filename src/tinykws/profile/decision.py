@@ -46,7 +46,7 @@ class DecisionSplit:
     window: int
     label: str | None
     stages: tuple[DecisionStage, ...]
-    per: str = "one whole 1 s clip per decision (every frame computed; not a streaming hop)"
+    per: str = "one whole 1 s clip per decision: every frame computed, not a streaming hop"
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
