@@ -100,6 +100,7 @@ def test_codegen_frontend_of_the_mlperf_reference_model(tmp_path, capsys, ref_mo
     assert "labels and front-end: assumed" in out
     assert "note: no tinykws metadata: assumed front-end 'mlperf_mfcc'" in out
     assert f"main.c classifies {clip.name} as 'yes'" in out
-    assert "fits nucleo-f103rb: RAM 17,916 of 20,480 B (arena 11,104 + mfcc front-end 2,716 + stack allowance 4,096)" in out
+    assert ("fits nucleo-f103rb: RAM 17,916 of 20,480 B (arena 11,104 + mfcc front-end 2,716 + stack allowance "
+            "4,096)") in out
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert manifest["frontend_c"]["kind"] == "mfcc" and manifest["labels"][9] == "yes"

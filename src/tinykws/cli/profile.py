@@ -41,7 +41,8 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
                         "../shared/data/sc12_test_dev")
     p.add_argument("--window", type=int, default=4, metavar="N",
                    help="outputs the post-processing averages (default 4)")
-    p.add_argument("--html", metavar="OUT", help="write an HTML page (OUT), its PNG and JSON beside it")
+    p.add_argument("--html", metavar="OUT",
+                   help="write an HTML page (OUT), its PNGs (layers; the decision) and JSON beside it")
     p.add_argument("--json", action="store_true", help="print every figure as JSON")
     p.set_defaults(func=run)
 
