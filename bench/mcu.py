@@ -13,7 +13,9 @@ mps2-an386 (gcc -O2, Cortex-M4F), instructions counted exactly with -icount:
 - the -icount count of one inference against the execution trace (`tinykws.mcu.trace`).
 Printed beside the TFLite Micro anchors of ../shared/anchors/tflm_m4/results.md, or
 re-measured in the same run when --tflm-work names a folder where that anchor's build.sh
-has run (its app/ is rebuilt and run for the reference and CMSIS-NN kernels at -O2).
+has run (its app/ is rebuilt and run for the reference and CMSIS-NN kernels at -O2, for
+the reference model on the first kws01 input and for the trained model, in its own build
+folders, on the decision clip's features).
 
     .venv/bin/python bench/mcu.py [--trained DIR] [--tflm-work DIR] [--jobs N] [--skip-sc12] [--skip-trace]
 
@@ -169,13 +171,32 @@ def sc12_run(model_path: Path, jobs: int) -> dict:
             "seconds": round(seconds, 1), "jobs": jobs}
 
 
-def tflm_remeasure(work: Path) -> dict:
-    """Rebuild and run the TFLite Micro anchor firmware in a build.sh work folder."""
+def clip_input(model_path: Path, clip: Path) -> np.ndarray:
+    """The int8 network input of `clip` as tinykws feeds the model (its numpy front-end,
+    then TFLite's QUANTIZE with the input tensor's scale and zero point)."""
+    from tinykws.codegen.frontends.generate import resolve_frontend
+    from tinykws.codegen.frontends.pipeline import example_clip
+    from tinykws.codegen.source import load_network
+    from tinykws.intmodel.quantize_io import quantize
+
+    source = load_network(model_path, with_frontend=True)
+    frontend = resolve_frontend(source.frontend)
+    pcm, _ = example_clip(clip, frontend)
+    floats = (pcm.astype(np.float32) / np.float32(32768))[None]
+    return quantize(frontend.compute_batch(floats), source.model.input_tensors[0]).reshape(-1)
+
+
+def tflm_remeasure(work: Path, model: Path, model_input: Path, tag: str | None = None) -> dict:
+    """Build and run the TFLite Micro anchor firmware (reference and CMSIS-NN kernels, -O2)
+    of a build.sh work folder for `model` on `model_input` (int8 bytes); `tag` gives the
+    builds their own folders (the default ones hold the MLPerf reference model)."""
     app = work / "app"
-    env = {**os.environ, "MODEL": str(REF_MODEL), "KWSIN": str(KWS01 / "tst_000000_Stop_7.bin")}
+    env = {**os.environ, "MODEL": str(model), "KWSIN": str(model_input)}
     found = {}
     for kernels, key in (("ref", "reference"), ("cmsis", "cmsis_nn")):
         make = ["make", "-C", str(app), f"KERNELS={kernels}", "OPT=-O2", f"SRC={work / 'src'}"]
+        if tag:
+            make.append(f"BUILD=build/{tag}_{kernels}_O2")
         subprocess.run(make + ["-j2"], check=True, capture_output=True, env=env)
         out = subprocess.run(make + ["-s", "run"], check=True, capture_output=True, text=True, env=env, timeout=600)
         text = out.stdout + out.stderr
@@ -187,9 +208,20 @@ def tflm_remeasure(work: Path) -> dict:
     return found
 
 
+def tflm_of(results: dict, name: str) -> dict:
+    """TFLite Micro's figures for model `name`: re-measured in this run, else (the MLPerf
+    reference model only) the recorded anchors, else {}."""
+    if results["models"][name].get("tflm"):
+        return results["models"][name]["tflm"]
+    if name == "mlperf_ref":
+        return {key: {"instructions": TFLM_TOTAL[key], "arena_bytes": TFLM_ARENA[key], "layers": []}
+                for key in TFLM_TOTAL}
+    return {}
+
+
 def print_tables(results: dict) -> None:
     ref = results["models"]["mlperf_ref"]["profile"]
-    tflm = results.get("tflm_remeasured") or {}
+    tflm = results["models"]["mlperf_ref"].get("tflm") or {}
     print(f"\nMLPerf KWS reference (DS-CNN) on qemu {BOARD}, gcc -O2; instructions (qemu counts instructions, not cycles)")
     print(f"{'#':>2} {'op':<18} {'MACs':>9} {'tinykws C':>11} {'instr/MAC':>9} {'TFLM ref':>21} {'TFLM CMSIS-NN':>13}")
     for layer in ref["layers"]:
@@ -199,8 +231,8 @@ def print_tables(results: dict) -> None:
         per_mac = f"{layer['instructions_per_mac']:.2f}" if layer["instructions_per_mac"] else ""
         print(f"{layer['index']:>2} {layer['op']:<18} {layer['macs']:>9,} {layer['instructions']:>11,} {per_mac:>9} "
               f"{anchor[0]:>21} {anchor[1]:>13}")
-    ref_total = tflm.get("reference", {}).get("instructions") or TFLM_TOTAL["reference"]
-    cmsis_total = tflm.get("cmsis_nn", {}).get("instructions") or TFLM_TOTAL["cmsis_nn"]
+    ref_total = tflm_of(results, "mlperf_ref")["reference"]["instructions"]
+    cmsis_total = tflm_of(results, "mlperf_ref")["cmsis_nn"]["instructions"]
     print(f"   {'total':<18} {ref['macs']:>9,} {ref['instructions_per_inference']:>11,} "
           f"{ref['instructions_per_mac']:>9.2f} {ref_total:>21,} {cmsis_total:>13,}")
     print(f"TFLM figures: {'re-measured in this run' if tflm else 'recorded anchors, ' + str(ANCHOR_DIR / 'results.md')}")
@@ -211,8 +243,7 @@ def print_tables(results: dict) -> None:
         print(f"{name:<12} {p['instructions_per_inference']:>15,} {p['instructions_per_mac'] or 0:>10.2f} "
               f"{m['flash']:>10,} ({m['text']:,}+{m['rodata']:,}+{m['data']:,}) {m['ram']:>9,} "
               f"({m['data']:,}+{m['bss']:,}+{m['stack']:,}) {p['arena_bytes']:>8,}")
-    print(f"TFLM (recorded): arena {TFLM_ARENA['reference']:,} B (reference) / {TFLM_ARENA['cmsis_nn']:,} B (CMSIS-NN)")
-    print_budgets(results, ref_total, cmsis_total)
+    print_budgets(results)
     print_decisions(results)
     for name, entry in results["models"].items():
         for key in ("quantize_summary", "kws01", "sc12", "trace"):
@@ -220,19 +251,25 @@ def print_tables(results: dict) -> None:
                 print(f"{name} {key}: {entry[key]}")
 
 
-def print_budgets(results: dict, tflm_ref: int, tflm_cmsis: int) -> None:
+def print_budgets(results: dict) -> None:
     print(f"\nagainst the budgets (<= {BUDGET['instructions'] / 1e6:.1f} M instructions, RAM <= "
-          f"{BUDGET['ram_bytes']:,} B, flash <= {BUDGET['flash_bytes']:,} B) and TFLite Micro on the same board:")
+          f"{BUDGET['ram_bytes']:,} B, flash <= {BUDGET['flash_bytes']:,} B) and TFLite Micro running the same "
+          "model on the same board (-O2):")
     print(f"{'model':<16} {'MACs':>10} {'instructions':>13} {'budget':>6} {'RAM B':>7} {'budget':>6} {'flash B':>8} "
-          f"{'budget':>6} {'x TFLM ref':>10} {'x CMSIS-NN':>10}")
+          f"{'budget':>6} {'arena B':>8} {'TFLM ref':>11} {'TFLM CMSIS-NN':>13} {'TFLM arena B':>12}")
     for name, entry in results["models"].items():
         p, b = entry["profile"], entry["profile"]["budget"]
         m = p["model_footprint"]
+        tflm = tflm_of(results, name)
+        ref, cmsis = (tflm.get(k, {}) for k in ("reference", "cmsis_nn"))
         print(f"{name:<16} {p['macs']:>10,} {p['instructions_per_inference']:>13,} "
               f"{'ok' if b['instructions_ok'] else 'OVER':>6} {m['ram']:>7,} {'ok' if b['ram_ok'] else 'OVER':>6} "
-              f"{m['flash']:>8,} {'ok' if b['flash_ok'] else 'OVER':>6} "
-              f"{tflm_ref / p['instructions_per_inference']:>10.2f} {tflm_cmsis / p['instructions_per_inference']:>10.2f}")
-    print("(x TFLM: TFLite Micro's instructions for the MLPerf reference model divided by this model's)")
+              f"{m['flash']:>8,} {'ok' if b['flash_ok'] else 'OVER':>6} {p['arena_bytes']:>8,} "
+              f"{ref.get('instructions') or 0:>11,} {cmsis.get('instructions') or 0:>13,} "
+              f"{cmsis.get('arena_bytes') or 0:>12,}")
+    where = "re-measured in this run" if any(e.get("tflm") for e in results["models"].values()) else \
+        "recorded anchors (" + str(ANCHOR_DIR / "results.md") + ")"
+    print(f"TFLM figures: {where}; 0 where not measured")
 
 
 def print_decisions(results: dict) -> None:
@@ -245,7 +282,10 @@ def print_decisions(results: dict) -> None:
               f"instructions, top class {split['label']}")
         for stage in split["stages"]:
             print(f"  {stage['name']:<16} {stage['instructions']:>11,} {100 * stage['share']:>7.2f} %  "
-                  f"stack {stage['stack_bytes']:>4} B  static RAM {stage['static_ram_bytes']:>6,} B  {stage['what']}")
+                  f"stack {stage['stack_bytes']:>4} B  static RAM {stage['static_ram_bytes']:>6,} B  "
+                  f"flash {stage['flash_bytes']:>6,} B  {stage['what']}")
+        print(f"  whole decision: flash {split['flash_bytes']:,} B (budget of one inference {BUDGET['flash_bytes']:,}), "
+              f"RAM {split['ram_bytes']:,} B (static + deepest stack; budget {BUDGET['ram_bytes']:,})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,11 +317,16 @@ def main(argv: list[str] | None = None) -> int:
                 entry["sc12"] = sc12_run(path, args.jobs)
             if not args.skip_trace and name == "mlperf_ref":
                 entry["trace"] = trace_check(project, kws01_inputs()[0], work)
+            if args.tflm_work and name == "mlperf_ref":
+                entry["tflm"] = tflm_remeasure(args.tflm_work, path, KWS01 / "tst_000000_Stop_7.bin")
+            elif args.tflm_work:
+                model_input = work / "clip_input.bin"
+                model_input.write_bytes(clip_input(path, clip).tobytes())
+                entry["tflm"] = tflm_remeasure(args.tflm_work, path, model_input, tag=name)
+                entry["tflm"]["input"] = f"{clip.name}, numpy front-end, quantized as the model input"
             results["models"][name] = entry
     results["tflm_anchor"] = {"source": str(ANCHOR_DIR / "results.md"), "instructions": TFLM_TOTAL,
                               "arena_bytes": TFLM_ARENA}
-    if args.tflm_work:
-        results["tflm_remeasured"] = tflm_remeasure(args.tflm_work)
     print_tables(results)
     write_json(args.out, results)
     print(f"\nwrote {args.out}")

@@ -47,7 +47,13 @@ def test_profile_splits_one_decision(toolchain, tmp_path: Path, capsys) -> None:
     assert split["instructions"] == sum(s["instructions"] for s in split["stages"])
     assert sum(s["share"] for s in split["stages"]) == pytest.approx(1.0)
     assert all(s["instructions"] > 0 for s in split["stages"])
-    assert stages["network"]["static_ram_bytes"] == data["arena_bytes"]
+    model = data["model_footprint"]
+    assert (stages["network"]["static_ram_bytes"], stages["network"]["flash_bytes"]) == (
+        model["data"] + model["bss"], model["flash"])
+    assert model["bss"] >= data["arena_bytes"]
+    # the microfrontend's tables and the smoother's history are the stages' own bytes
+    assert stages["pre-processing"]["flash_bytes"] > 3000 and stages["post-processing"]["static_ram_bytes"] >= 3 * 12
+    assert split["flash_bytes"] == sum(s["flash_bytes"] for s in split["stages"])
     assert split["label"] == LABELS[int(np.argmax(data["output_first_input"]))]
     assert page.with_name("p_decision.png").stat().st_size > 1000
     assert json.loads(page.with_suffix(".json").read_text())["decision"] == split

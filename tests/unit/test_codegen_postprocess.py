@@ -14,7 +14,7 @@ import pytest
 from tinykws.codegen.cformat import c_array
 from tinykws.codegen.frontends.host import HOST_CFLAGS
 from tinykws.codegen.host import host_compiler
-from tinykws.codegen.postprocess import POSTPROCESS_FILES, postprocess_ram_bytes, smooth_decisions
+from tinykws.codegen.postprocess import POSTPROCESS_FILES, smooth_decisions
 from tinykws.errors import ConfigError
 
 DRIVER = """#include <stdio.h>
@@ -70,7 +70,6 @@ def test_numpy_definition_by_hand() -> None:
     # window sums: (-128, 10, 0) -> class 1; (-256, -10, 0) -> class 2, mean 0;
     # (-28, -148, -128) -> class 0, floor(-28 / 2) = -14; (99, -129, -130) -> floor(99 / 2) = 49
     assert got.tolist() == [[1, 10, 1, 10, 1], [2, 0, 2, 0, 2], [0, 100, 0, -14, 2], [0, -1, 0, 49, 2]]
-    assert postprocess_ram_bytes(12, 4) == 4 * 12 + 4 * 12 + 24
     with pytest.raises(ConfigError, match="window"):
         smooth_decisions(outputs, window=0)
     with pytest.raises(ConfigError, match="int8"):

@@ -15,7 +15,6 @@ from tinykws.errors import ConfigError
 POSTPROCESS_FILES = ("tkws_postprocess.h", "tkws_postprocess.c")
 DEFAULT_WINDOW = 4  # outputs averaged: 1 s of audio when a 1 s clip is classified every 250 ms
 DECISION_FIELDS = ("top", "top_score", "smoothed_top", "smoothed_score", "held")
-SMOOTHER_STRUCT_BYTES = 24  # tkws_smoother on a 32-bit core: two pointers and four int32
 
 
 def smooth_decisions(outputs: np.ndarray, window: int = DEFAULT_WINDOW) -> np.ndarray:
@@ -36,7 +35,3 @@ def smooth_decisions(outputs: np.ndarray, window: int = DEFAULT_WINDOW) -> np.nd
     mean = np.floor_divide(sums[rows, best], held)
     return np.stack([top, wide[rows, top], best, mean, held], axis=1).astype(np.int32)
 
-
-def postprocess_ram_bytes(classes: int, window: int = DEFAULT_WINDOW) -> int:
-    """Static RAM of one smoother: its history, its sums and the struct (bytes)."""
-    return window * classes + 4 * classes + SMOOTHER_STRUCT_BYTES

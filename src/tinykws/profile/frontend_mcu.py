@@ -33,7 +33,7 @@ FRONTEND_CALL = """int tkws_invoke(const int8_t *input, int8_t *output)
 class FrontendMcuRun:
     """A front-end measured on `board`: per clip instructions ((N,) int64), stack bytes
     ((N,) int64) and the device's int8 features ((N, frames, features)); the firmware's
-    section sizes (bytes)."""
+    section sizes and the front-end's own (code, tables, static RAM; bytes)."""
 
     board: str
     core: str
@@ -42,6 +42,7 @@ class FrontendMcuRun:
     stack_bytes: np.ndarray
     features: np.ndarray
     firmware_sizes: SectionSizes
+    own_sizes: SectionSizes
 
     def summary(self) -> dict[str, object]:
         """JSON-ready figures: instructions (min, median, max) and stack peak over the clips."""
@@ -51,7 +52,7 @@ class FrontendMcuRun:
                 "instructions_max": int(i.max()), "stack_bytes_max": int(self.stack_bytes.max())}
 
 
-def _adapter(frontend: FrontendCodegenResult, folder: Path) -> CProject:
+def _adapter(frontend: FrontendCodegenResult, folder: Path) -> tuple[CProject, CProject]:
     return wrapper_project(folder, input_bytes=2 * frontend.clip_samples, output_bytes=frontend.feature_count,
                            includes=["frontend.h"], body=FRONTEND_CALL, sources=frontend.sources,
                            include_dirs=(frontend.out_dir,), what="a generated front-end")
@@ -76,5 +77,5 @@ def measure_frontend(
     return FrontendMcuRun(
         board=run.board.name, core=run.board.core.name, opt=opt, instructions=run.instructions,
         stack_bytes=run.stack_bytes, features=run.outputs.reshape(len(pcm), *frontend.output_shape),
-        firmware_sizes=run.firmware_sizes,
+        firmware_sizes=run.firmware_sizes, own_sizes=run.own_sizes,
     )

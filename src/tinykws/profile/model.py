@@ -162,5 +162,5 @@ def _split(profile: McuProfile, project: ModelProject, contract: ModelContract, 
     post = measure_postprocess(np.repeat(output[None], window + 1, axis=0), window, profile.emulated_board,
                                work_dir=work)
     return decision_split(clip=what, frontend=front, pre=run, network_instructions=profile.instructions,
-                          network_stack_bytes=profile.model_footprint.stack, arena_bytes=profile.arena_bytes or 0,
-                          post=post, labels=contract.labels)
+                          network_stack_bytes=profile.model_footprint.stack,
+                          network_sizes=profile.model_footprint.sections, post=post, labels=contract.labels)

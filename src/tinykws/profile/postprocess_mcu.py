@@ -21,7 +21,7 @@ from tinykws.codegen.postprocess import DECISION_FIELDS, POSTPROCESS_FILES
 from tinykws.errors import ConfigError
 from tinykws.fileio import write_text
 from tinykws.mcu.boards import Board
-from tinykws.mcu.firmware import CProject
+from tinykws.mcu.firmware import CProject, SectionSizes
 from tinykws.profile.wrapped import run_wrapped, wrapper_project
 
 WRAPPER_BODY = """#include <string.h>
@@ -51,8 +51,9 @@ int tkws_invoke(const int8_t *input, int8_t *output)
 @dataclass(frozen=True, eq=False)
 class PostprocessMcuRun:
     """The post-processing measured on `board` over T outputs in order: instructions and
-    stack per call ((T,) int64; call 0 includes the set-up) and the decisions ((T, 5) int32,
-    columns DECISION_FIELDS)."""
+    stack per call ((T,) int64; call 0 includes the set-up), the decisions ((T, 5) int32,
+    columns DECISION_FIELDS), and its own code and static RAM (the smoother's history, sums
+    and struct) as section sizes (bytes)."""
 
     board: str
     core: str
@@ -61,6 +62,7 @@ class PostprocessMcuRun:
     instructions: np.ndarray
     stack_bytes: np.ndarray
     decisions: np.ndarray
+    own_sizes: SectionSizes
 
     @property
     def per_decision(self) -> int:
@@ -68,7 +70,7 @@ class PostprocessMcuRun:
         return int(self.instructions[-1])
 
 
-def _project(folder: Path, classes: int, window: int) -> CProject:
+def _project(folder: Path, classes: int, window: int) -> tuple[CProject, CProject]:
     package = resources.files("tinykws.codegen") / "c"
     for name in POSTPROCESS_FILES:
         write_text(folder / name, (package / name).read_text(encoding="utf-8"))
@@ -94,4 +96,4 @@ def measure_postprocess(outputs: np.ndarray, window: int, board: str | Board = "
     decisions = np.ascontiguousarray(run.outputs).view("<i4").reshape(len(scores), len(DECISION_FIELDS))
     return PostprocessMcuRun(board=run.board.name, core=run.board.core.name, window=window, classes=classes,
                              instructions=run.instructions, stack_bytes=run.stack_bytes,
-                             decisions=decisions.astype(np.int32))
+                             decisions=decisions.astype(np.int32), own_sizes=run.own_sizes)

@@ -28,7 +28,7 @@ def layer_rows(profile: McuProfile) -> list[tuple]:
     return rows
 
 
-DECISION_COLUMNS = ("stage", "what", "instructions", "share", "stack B", "static RAM B")
+DECISION_COLUMNS = ("stage", "what", "instructions", "share", "stack B", "static RAM B", "flash B")
 
 
 def decision_rows(profile: McuProfile) -> list[tuple]:
@@ -39,9 +39,10 @@ def decision_rows(profile: McuProfile) -> list[tuple]:
         return rows
     for stage in split.stages:
         rows.append((stage.name, stage.what, f"{stage.instructions:,}", f"{100 * split.share(stage):.2f} %",
-                     f"{stage.stack_bytes:,}", f"{stage.static_ram_bytes:,}"))
+                     f"{stage.stack_bytes:,}", f"{stage.static_ram_bytes:,}", f"{stage.flash_bytes:,}"))
     rows.append(("decision", "the three stages", f"{split.instructions:,}", "100.00 %",
-                 f"{max(s.stack_bytes for s in split.stages):,}", f"{sum(s.static_ram_bytes for s in split.stages):,}"))
+                 f"{max(s.stack_bytes for s in split.stages):,}", f"{sum(s.static_ram_bytes for s in split.stages):,}",
+                 f"{sum(s.flash_bytes for s in split.stages):,}"))
     return rows
 
 
