@@ -102,7 +102,8 @@ def decision_split(*, clip: str, frontend: FrontendCodegenResult, pre: FrontendM
     notes.append("post-processing: the last of the calls on the same output repeated, with the window full; it "
                  "includes the measuring wrapper's flag test and 20-byte copy of the decision")
     notes.append("flash and static RAM per stage: its firmware less the same firmware without it (arm-none-eabi-size); "
-                 "RAM of the decision: the three stages' static RAM plus the deepest stack of the three")
+                 "the decision's: the sum over the stages (C library code two stages use, such as memcpy, counted in "
+                 "each), its RAM plus the deepest stack of the three")
     return DecisionSplit(clip=clip, frontend=str(frontend.frontend.get("kind", frontend.kind)), frames=frames,
                          window=post.window, label=labels[top] if labels and top < len(labels) else None,
                          stages=stages, notes=tuple(notes))
