@@ -91,6 +91,12 @@ class SectionSizes:
         """Bytes of RAM taken before the stack: .data and .bss."""
         return self.data + self.bss
 
+    def minus(self, other: "SectionSizes") -> "SectionSizes":
+        """What this firmware has beyond `other` (the same firmware without a part), per
+        section; the reserved stack is the firmware's, not a part's, so it is 0."""
+        return SectionSizes(text=self.text - other.text, rodata=self.rodata - other.rodata,
+                            data=self.data - other.data, bss=self.bss - other.bss, stack_reserved=0)
+
     def to_dict(self) -> dict[str, int]:
         return {"text": self.text, "rodata": self.rodata, "data": self.data, "bss": self.bss,
                 "stack_reserved": self.stack_reserved, "flash": self.flash, "static_ram": self.static_ram}

@@ -174,11 +174,6 @@ def _model_sizes(project: ModelProject, board: Board, out: Path) -> tuple[Sectio
     return full, empty
 
 
-def _difference(full: SectionSizes, empty: SectionSizes) -> SectionSizes:
-    return SectionSizes(text=full.text - empty.text, rodata=full.rodata - empty.rodata,
-                        data=full.data - empty.data, bss=full.bss - empty.bss, stack_reserved=0)
-
-
 def _layer_costs(project: ModelProject, per_layer: np.ndarray) -> tuple[LayerCost, ...]:
     costs = []
     for i in range(project.num_layers):
@@ -244,14 +239,14 @@ def profile_project(
         if not np.array_equal(plain.outputs[:1], hooked.outputs):
             notes.append("the hooked build's outputs differ from the plain build's")
         full, empty = _model_sizes(project, emulated, out)
-        model_sizes = _difference(full, empty)
+        model_sizes = full.minus(empty)
         stack = int(plain.stack_bytes.max())
         model_fp = Footprint(model_sizes, stack)
         firmware_fp = Footprint(plain_fw.sizes, plain.stack_peak_bytes)
         board_info = share = None
         if board is not None and not board.emulated:
             real_full, real_empty = _model_sizes(project, board, out)
-            model_fp = Footprint(_difference(real_full, real_empty), stack)
+            model_fp = Footprint(real_full.minus(real_empty), stack)
             board_info = board.to_dict()
             share = {"flash": model_fp.flash / board.flash_bytes, "ram": model_fp.ram / board.ram_bytes}
     layers = _layer_costs(project, hooked.layer_instructions[0])

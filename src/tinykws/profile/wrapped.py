@@ -89,9 +89,6 @@ def run_wrapped(make_project, records: np.ndarray, board: str | Board, *, opt: s
     if np.any(result.status != 0):
         raise TargetError(f"{what} failed on {int(np.count_nonzero(result.status))} of {len(rows)} inputs on "
                           f"{target.name}")
-    full = firmware.sizes
-    own = SectionSizes(text=full.text - empty.text, rodata=full.rodata - empty.rodata, data=full.data - empty.data,
-                       bss=full.bss - empty.bss, stack_reserved=0)
     return WrappedRun(board=target, opt=opt, instructions=result.instructions.astype(np.int64),
                       stack_bytes=result.stack_bytes.astype(np.int64), outputs=result.outputs,
-                      firmware_sizes=full, own_sizes=own)
+                      firmware_sizes=firmware.sizes, own_sizes=firmware.sizes.minus(empty))
