@@ -13,15 +13,17 @@ SPEECH_PACKAGES ?= espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k f
 MCU_PACKAGES ?= gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 DEBIAN_PACKAGES ?= $(SPEECH_PACKAGES) $(MCU_PACKAGES)
 PYTEST_ARGS ?=
+# `make fuzz`: seconds per fuzz target (bench/fuzz.py), on one core at the lowest priority.
+FUZZ_SECONDS ?= tflite=900,audio=1200,recipe=600,checkpoint=900
 
-.PHONY: setup system-deps demo test bench clean
+.PHONY: setup system-deps demo test fuzz bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml constraints.txt | $(PY)
 	$(PIPI) torch==2.13.0
-	$(PIPI) -e '.[dev,tflite,synth,piper,golden]'
+	$(PIPI) -e '.[dev,tflite,synth,piper,golden,fuzz,onnx,serial]'
 	touch $(STAMP)
 
 system-deps:
@@ -34,6 +36,9 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+fuzz: setup
+	PYTHONPATH=src nice -n 19 taskset -c 0 $(PY) bench/fuzz.py --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

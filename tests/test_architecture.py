@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tinykws"
 
 # Top-level module or package of tinykws -> layer (docs/architecture.md).
 LAYERS = {
-    "__init__": 0, "__main__": 11, "config": 0, "environment": 0, "registry": 0, "errors": 0, "fileio": 0, "formats": 0, "fixedpoint": 0,
+    "__init__": 0, "__main__": 11, "config": 0, "environment": 0, "registry": 0, "errors": 0, "fileio": 0, "isolation": 0, "formats": 0, "fixedpoint": 0,
     "audio": 1,
     "data": 2,
     "models": 3,
@@ -21,7 +21,7 @@ LAYERS = {
     "intmodel": 7, "stream": 7,
     "export": 8, "codegen": 8,
     "profile": 9, "mcu": 9,
-    "bench": 10, "report": 10, "pipeline": 10,
+    "bench": 10, "report": 10, "pipeline": 10, "harness": 10,
     "cli": 11,
 }
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import re
 import types
@@ -89,10 +90,16 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     if annotation is float:
         # YAML 1.1 (PyYAML) reads `5e-4` (no dot) as a string; recipes use that form a lot.
         if isinstance(value, str) and _FLOAT_TEXT.match(value.strip()):
-            return float(value)
+            value = float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+        return number
     if annotation is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
@@ -131,8 +138,8 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key or any(not part for part in key.split(".")):
         raise ConfigError(f"override {text!r} has an empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError as exc:
+        value = parse_yaml(raw) if raw.strip() else ""
+    except ConfigError as exc:
         raise ConfigError(f"override {text!r}: value is not valid YAML ({exc})") from None
     return key.split("."), value
 
@@ -174,8 +181,90 @@ def apply_overrides(data: Mapping[str, Any], overrides: list[str]) -> dict[str, 
     return out
 
 
+# A recipe is a few dozen keys: these bounds are far above any real one and far below
+# what it takes to exhaust memory (an alias "billion laughs") or the stack (deep nesting).
+YAML_MAX_BYTES = 1 << 20
+YAML_MAX_DEPTH = 32
+YAML_MAX_ALIASES = 64
+YAML_MAX_NODES = 100_000
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys, deep nesting, many aliases and documents
+    whose expanded size (aliases counted as copies) is too large."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > YAML_MAX_ALIASES:
+                raise ConfigError(f"more than {YAML_MAX_ALIASES} aliases (*name)")
+        self._depth += 1
+        if self._depth > YAML_MAX_DEPTH:
+            raise ConfigError(f"nested deeper than {YAML_MAX_DEPTH} levels")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen = set()
+            for key_node, _ in node.value:
+                key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+                if key in seen:
+                    raise ConfigError(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], depth: int = 0) -> int:
+    """Nodes in the document once every alias is expanded (memoised per shared node)."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = YAML_MAX_NODES + 1  # a node that contains itself is too large
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(child, memo, depth + 1) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_size(k, memo, depth + 1) + _expanded_size(v, memo, depth + 1)
+                     for k, v in node.value)
+    total = min(total, YAML_MAX_NODES + 1)
+    memo[id(node)] = total
+    return total
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML text with the bounds above; ConfigError (without a file name) on failure."""
+    if len(text) > YAML_MAX_BYTES:
+        raise ConfigError(f"{len(text):,} characters is more than the {YAML_MAX_BYTES:,} a recipe may have")
+    try:
+        loader = _BoundedLoader(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"malformed YAML ({' '.join(str(exc).split())[:300]})") from None
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > YAML_MAX_NODES:
+            raise ConfigError(f"expands to more than {YAML_MAX_NODES:,} values (aliases copied)")
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"malformed YAML ({' '.join(str(exc).split())[:300]})") from None
+    except RecursionError:
+        raise ConfigError("nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
 def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a YAML mapping with `yaml.safe_load`; a clear error for anything else."""
+    """Read a YAML mapping (bounded, no duplicate keys); a ConfigError naming the file for
+    anything else."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -184,9 +273,9 @@ def load_yaml(path: str | os.PathLike) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read ({exc})") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: malformed YAML ({exc})") from None
+        data = parse_yaml(text)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

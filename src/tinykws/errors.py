@@ -22,6 +22,9 @@ class AudioError(TinyKWSError):
         where = f"{self.path}: " if self.path else ""
         super().__init__(f"{where}{problem}")
 
+    def __reduce__(self):  # survives pickling (worker processes send errors back)
+        return type(self), (self.path, self.problem)
+
 
 class ConfigError(TinyKWSError):
     """A malformed recipe, an unknown key, or an invalid setting."""
@@ -40,7 +43,25 @@ class UnsupportedOpError(TinyKWSError):
 
 
 class EngineUnavailableError(TinyKWSError):
-    """A synthetic speech engine (or other optional tool) that is not installed."""
+    """A synthetic speech engine (or other optional tool) that is not installed, or an
+    engine that crashed (a signal, a timeout) while running in its own process."""
+
+
+class OutputError(TinyKWSError):
+    """An output that cannot be written: a folder that is not writable, a path that is a
+    directory, a parent that is a file, a full disk."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path = os.fspath(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: cannot write ({problem})")
+
+    def __reduce__(self):  # survives pickling (worker processes send errors back)
+        return type(self), (self.path, self.problem)
+
+
+class TrainingDivergedError(TinyKWSError):
+    """A training run whose loss or weights stopped being finite numbers."""
 
 
 class TargetError(TinyKWSError):

@@ -53,7 +53,7 @@ def test_unreadable_files_are_listed_not_fatal(tiny_raw_dataset, tmp_path):
     assert set(bad) == {"yes/deadbeef_nohash_0.wav", "no/deadbeef_nohash_1.flac"}
     assert "empty" in bad["no/deadbeef_nohash_1.flac"]
     assert [p.rsplit("/", 1)[-1] for p in info.skipped] == ["notes.txt"]
-    assert "unreadable files (2)" in format_info(info)
+    assert "unreadable files: 2 (from headers" in format_info(info)
     assert info.to_dict()["unreadable"][0]["problem"]
 
 

@@ -83,5 +83,5 @@ def test_malformed_operator_is_reported():
     x = b.tensor((1, 4, 4, 1), scale=0.1, zero_point=0)
     y = b.tensor((1, 2, 2, 1), scale=0.1, zero_point=0)
     b.operator("AVERAGE_POOL_2D", [x], [y], padding="VALID", stride_h=2, stride_w=2)  # no filter size
-    with pytest.raises(UnsupportedOpError, match=r"operator 0 \(AVERAGE_POOL_2D\): invalid operator.*filter height 0"):
+    with pytest.raises(ModelFormatError, match=r"operator 0 \(AVERAGE_POOL_2D\): invalid operator.*filter height 0"):
         intmodel_from_tflite(parse_tflite(b.to_bytes([x], [y]), "pool.tflite"))

@@ -147,7 +147,7 @@ def test_invalid_values(tmp_path):
         load_recipe(_write(tmp_path, "optim: {name: adagrad}\n", name="v.yaml"))
     with pytest.raises(ConfigError, match=r"train.label_smoothing must be in \[0, 1\)"):
         load_recipe(_write(tmp_path, "train: {label_smoothing: 1.5}\n"))
-    with pytest.raises(ConfigError, match=r"weight must be > 0"):
+    with pytest.raises(ConfigError, match=r"weight must be in \(0, 1e\+06\]"):
         load_recipe(_write(tmp_path, "data: {sources: [{path: a, weight: 0}]}\n"))
     with pytest.raises(ConfigError, match=r"distill.alpha must be in \[0, 1\]"):
         load_recipe(_write(tmp_path, "distill: {teacher: t.pt, alpha: 2}\n"))

@@ -16,8 +16,9 @@ import numpy as np
 
 from tinykws.audio.frontends.base import Frontend, build_frontend
 from tinykws.audio.io import is_audio_file, load_audio
+from tinykws.audio.scan import UnreadableFile, describe_unreadable
 from tinykws.errors import AudioError, DataError
-from tinykws.fileio import atomic_path, write_json
+from tinykws.fileio import staged_outputs, write_json
 
 # Below this many files a progress bar is more noise than help.
 PROGRESS_MIN_FILES = 20
@@ -102,8 +103,15 @@ def extract_features(
         raise DataError("no input files given")
     length = None if full_length else fe.clip_samples
     rows = []
+    unreadable: list[UnreadableFile] = []
     for path in _progress(files, progress):
-        clip = load_audio(path, sample_rate=fe.sample_rate, length=length)
+        try:
+            clip = load_audio(path, sample_rate=fe.sample_rate, length=length)
+        except AudioError as exc:  # go on, so that every bad file is named at once
+            unreadable.append(UnreadableFile(str(path), exc.problem))
+            continue
+        if unreadable:
+            continue
         feats = fe.compute(clip)
         if rows and feats.shape != rows[0].shape:
             raise AudioError(
@@ -112,6 +120,8 @@ def extract_features(
                 "files of different lengths need the default (fixed clip length), not full length",
             )
         rows.append(feats)
+    if unreadable:
+        raise DataError(describe_unreadable(tuple(unreadable)))
     return FeatureSet(np.stack(rows).astype(np.float32), tuple(str(f) for f in files), fe.to_dict(), fe.provenance())
 
 
@@ -125,9 +135,11 @@ def feature_output_paths(out: str | os.PathLike) -> tuple[Path, Path]:
 def save_feature_set(features: FeatureSet, out: str | os.PathLike) -> tuple[Path, Path]:
     """Atomically write OUT.npy and OUT.json (see `FeatureSet.manifest`); returns both paths."""
     npy, meta = feature_output_paths(out)
-    with atomic_path(npy) as tmp:
-        np.save(tmp, features.features, allow_pickle=False)
-    write_json(meta, features.manifest())
+    # Both files or neither: a killed run never leaves new features beside an old file list.
+    with staged_outputs(npy.parent, owned=(npy.name, meta.name)) as stage:
+        with open(stage / npy.name, "wb") as fh:  # a file object: np.save adds no suffix
+            np.save(fh, features.features, allow_pickle=False)
+        write_json(stage / meta.name, features.manifest())
     return npy, meta
 
 

@@ -19,7 +19,21 @@ from tinykws.fileio import atomic_path
 
 DEFAULT_SAMPLE_RATE = 16_000
 MIN_SAMPLE_RATE = 8_000
+MAX_SAMPLE_RATE = 768_000
+MAX_CHANNELS = 64
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif")
+# The longest recording decoded whole (noise recordings are minutes long); longer files
+# are refused instead of filling memory. Clips with a target length read only that much.
+MAX_DECODE_SECONDS = 2 * 3600
+# Headers are checked against the file size before decoding. Uncompressed samples take
+# their full size; no lossless or lossy codec stores more than this many frames per byte
+# (a FLAC frame of constant subframes needs about 10 bytes for up to 65,535 samples).
+COMPRESSED_MAX_FRAMES_PER_BYTE = 16_384
+_BLOCK_FRAMES = 16_384
+_MAX_FLOAT_SAMPLE = 1e6
+_UNCOMPRESSED_CONTAINERS = {"WAV", "WAVEX", "AIFF", "AU", "RAW", "W64", "RF64"}
+_PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8,
+              "ULAW": 1, "ALAW": 1}
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,7 @@ class AudioInfo:
     sample_rate: int  # Hz
     channels: int
     subtype: str  # e.g. PCM_16, FLOAT
+    container: str = ""  # e.g. WAV, FLAC, OGG
 
     @property
     def duration_s(self) -> float:
@@ -58,9 +73,29 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     _check_exists(p)
     try:
         info = sf.info(str(p))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OverflowError) as exc:
         raise AudioError(p, f"not a readable audio file ({_short(exc)})") from None
-    return AudioInfo(str(p), int(info.frames), int(info.samplerate), int(info.channels), str(info.subtype))
+    found = AudioInfo(str(p), int(info.frames), int(info.samplerate), int(info.channels), str(info.subtype),
+                      str(info.format))
+    check_header(found, p.stat().st_size)
+    return found
+
+
+def check_header(info: AudioInfo, file_bytes: int) -> None:
+    """AudioError when a header is impossible: no channels or too many, a rate outside
+    1 Hz..768 kHz, or more frames than `file_bytes` can hold (see COMPRESSED_MAX_FRAMES_PER_BYTE)."""
+    if not 1 <= info.channels <= MAX_CHANNELS:
+        raise AudioError(info.path, f"header claims {info.channels} channels (1..{MAX_CHANNELS} are readable)")
+    if not 0 < info.sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(info.path, f"header claims a sample rate of {info.sample_rate} Hz")
+    per_frame = _PCM_BYTES.get(info.subtype) if info.container in _UNCOMPRESSED_CONTAINERS else None
+    if per_frame is not None:
+        limit = file_bytes // (per_frame * info.channels)
+    else:
+        limit = file_bytes * COMPRESSED_MAX_FRAMES_PER_BYTE
+    if info.frames < 0 or info.frames > limit:
+        raise AudioError(info.path, f"header claims {info.frames:,} samples, impossible for a file of "
+                                    f"{file_bytes:,} bytes ({info.container} {info.subtype})")
 
 
 def load_audio(
@@ -77,11 +112,44 @@ def load_audio(
     p = Path(path)
     _check_exists(p)
     try:
-        data, rate = sf.read(str(p), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        with sf.SoundFile(str(p)) as fh:
+            info = AudioInfo(str(p), int(fh.frames), int(fh.samplerate), int(fh.channels), str(fh.subtype),
+                             str(fh.format))
+            check_header(info, p.stat().st_size)
+            rate = info.sample_rate
+            if rate < MIN_SAMPLE_RATE:
+                raise AudioError(p, f"sample rate {rate} Hz is below the minimum of {MIN_SAMPLE_RATE} Hz")
+            wanted = None
+            if length is not None:
+                # One extra second keeps the resampler's output identical to a whole-file resample.
+                wanted = length if rate == sample_rate else -(-length * rate // sample_rate) + rate
+            data = _read_blocks(fh, p, wanted)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, OverflowError, MemoryError) as exc:
         raise AudioError(p, f"cannot decode audio: corrupt, truncated or not audio ({_short(exc)})") from None
     _check_truncated(p)
     return prepare_samples(data, rate, sample_rate=sample_rate, length=length, source=p)
+
+
+def _read_blocks(fh: "sf.SoundFile", p: Path, wanted: int | None) -> np.ndarray:
+    """Decode up to `wanted` frames (None: the whole file) in blocks, so a header that lies
+    about its length costs no more memory than the samples really present."""
+    limit = MAX_DECODE_SECONDS * fh.samplerate
+    blocks: list[np.ndarray] = []
+    total = 0
+    while wanted is None or total < wanted:
+        n = _BLOCK_FRAMES if wanted is None else min(_BLOCK_FRAMES, wanted - total)
+        block = fh.read(n, dtype="float32", always_2d=True)
+        if len(block) == 0:
+            break
+        blocks.append(block)
+        total += len(block)
+        if total > limit:
+            raise AudioError(p, f"longer than the {MAX_DECODE_SECONDS // 3600} h tinykws decodes at once")
+        if len(block) < n:
+            break
+    if not blocks:
+        return np.zeros((0, fh.channels), np.float32)
+    return np.concatenate(blocks)
 
 
 def prepare_samples(
@@ -110,6 +178,9 @@ def prepare_samples(
     if not np.all(np.isfinite(data)):
         bad = int(np.count_nonzero(~np.isfinite(data)))
         raise AudioError(source, f"contains {bad} NaN or Inf sample(s)")
+    # Float files may hold values near float32's limit: bounded first, the channel mean and
+    # the resampler cannot overflow to Inf (and NaN). Full scale is 1, so nothing real is cut.
+    data = np.clip(data, -_MAX_FLOAT_SAMPLE, _MAX_FLOAT_SAMPLE)
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != sample_rate:
         mono = resample(mono, rate, sample_rate)

@@ -6,6 +6,8 @@ import argparse
 import json
 import os
 
+from tinykws.cli._types import count, positive_float, positive_int
+
 
 def _words(text: str) -> tuple[str, ...]:
     return tuple(w for w in (p.strip() for p in text.split(",")) if w)
@@ -23,20 +25,25 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--words", default=None, metavar="W1,W2,...", help="keywords, comma-separated")
     p.add_argument("--unknown-words", default=None, metavar="W1,W2,...",
                    help="unknown words (default: a built-in list of ~170 English words; keywords are removed)")
-    p.add_argument("--unknown-clips", type=int, default=None, metavar="N",
+    p.add_argument("--unknown-clips", type=count, default=None, metavar="N",
                    help="clips over all unknown words (default: half the keyword clips)")
-    p.add_argument("--per-word", type=int, default=1000, metavar="N", help="clips per keyword (default 1000)")
+    p.add_argument("--per-word", type=positive_int, default=1000, metavar="N", help="clips per keyword (default 1000)")
     p.add_argument("--out", default=None, metavar="DIR", help="output folder")
     p.add_argument("--engines", default=None, metavar="E[:W],...",
                    help="engines and weights, e.g. espeak:0.6,flite,piper:0.2 "
                    "(default: every installed engine of espeak, piper, festival, flite)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, metavar="K",
+    p.add_argument("--seed", type=count, default=0, help="random seed (default 0)")
+    p.add_argument("--workers", type=positive_int, default=os.cpu_count() or 1, metavar="K",
                    help="worker processes (default: all cores)")
     p.add_argument("--noise-dir", default=None, metavar="DIR",
                    help="also copy the recordings of DIR into _background_noise_")
-    p.add_argument("--noise-seconds", type=float, default=60.0, metavar="S",
+    p.add_argument("--noise-seconds", type=positive_float, default=60.0, metavar="S",
                    help="length of each generated noise recording (default 60 s)")
+    p.add_argument("--voices", choices=("curated", "all"), default="curated",
+                   help="curated: the voices that sound most natural (default); all: also the "
+                   "engines' other human-sounding voices (more speakers, less natural)")
+    p.add_argument("--variation", choices=("default", "wide"), default="default",
+                   help="ranges of speaker pitch, speed and vocal-tract length: default or wide")
     p.add_argument("--list-engines", action="store_true", help="list the installed engines and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -66,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         noise_dir=args.noise_dir,
         noise_seconds=args.noise_seconds,
         progress=not args.no_progress,
+        voices=args.voices,
+        variation=args.variation,
     )
     result = synthesize_corpus(opts)
     if args.json:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from tinykws.cli._types import count, positive_int
+
 
 def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser(
@@ -15,10 +17,13 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
                     "and write plots and an HTML report.",
     )
     p.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
-    p.add_argument("--per-word", type=int, default=400, help="synthetic clips per keyword (default 400)")
-    p.add_argument("--unknown-clips", type=int, default=1200, help="synthetic unknown-word clips (default 1200)")
-    p.add_argument("--epochs", type=int, default=24)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--per-word", type=positive_int, default=500, help="synthetic clips per keyword (default 500)")
+    p.add_argument("--unknown-clips", type=count, default=2500, help="synthetic unknown-word clips (default 2500)")
+    p.add_argument("--noise-dir", default=None, metavar="DIR",
+                   help="noise recordings (no speech) to add to the generated noise (default: "
+                   "../shared/data/speech_commands_partial/_background_noise_ if present; '' = none)")
+    p.add_argument("--epochs", type=positive_int, default=20)
+    p.add_argument("--seed", type=count, default=0)
     p.add_argument("--real-test", default=None, metavar="DIR",
                    help="real speech to score on (default: ../shared/data/sc12_test_dev if present; '' = none)")
     p.add_argument("--no-quantize", action="store_true", help="skip the int8 export")
@@ -34,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_demo(DemoOptions(
         out_dir=args.out, per_word=args.per_word, unknown_clips=args.unknown_clips, epochs=args.epochs,
         seed=args.seed, threads=threads, real_test=args.real_test, quantize=not args.no_quantize,
+        noise_dir=args.noise_dir,
         progress=not args.no_progress,
     ))
     summary = result.summary()

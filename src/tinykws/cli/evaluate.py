@@ -13,6 +13,11 @@ import json
 import sys
 from pathlib import Path
 
+from tinykws.cli._types import positive_int
+
+# What `--out DIR` holds, written as one set: a stale plot never sits beside a new eval.json.
+OUT_FILES = ("eval.json", "confusion.png", "roc.png")
+
 
 def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     from tinykws.eval.runner import runner_names
@@ -37,8 +42,10 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
         "--split", choices=["test", "validation", "train", "all"], default="test",
         help="which split (default: test; a class-folder dataset without lists is all one split)",
     )
-    p.add_argument("--batch-size", type=int, default=256, metavar="N", help="clips per batch")
+    p.add_argument("--batch-size", type=positive_int, default=256, metavar="N", help="clips per batch")
     p.add_argument("--out", metavar="DIR", help="write eval.json, confusion.png and roc.png here")
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="leave out clips that cannot be decoded (default: name them all and stop)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--runtime", choices=runner_names(), default=None,
@@ -88,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     runtime = args.runtime or ("reference" if is_tflite(args.model) else "torch")
     evaluation = evaluate_folder(args.model, args.data, runtime, args.split, args.layout, args.batch_size,
-                                 not args.no_progress, **_options(args))
+                                 not args.no_progress, args.skip_unreadable, **_options(args))
     info = evaluation.info
     summary = evaluation.to_dict()
     summary.update(data=str(args.data), split=args.split)
@@ -106,13 +113,10 @@ def run(args: argparse.Namespace) -> int:
         summary.update(outputs=str(files.outputs), outputs_clips=str(files.clips))
         lines.append(f"wrote {files.outputs} ({evaluation.outputs.dtype} {tuple(evaluation.outputs.shape)}), "
                      f"{files.clips}")
+    if evaluation.data.skipped:
+        lines.append(f"skipped {len(evaluation.data.skipped)} unreadable clip(s) (--skip-unreadable)")
     if args.out:
-        from tinykws.fileio import write_json
-        from tinykws.report.plots import evaluation_plots
-
-        plots = evaluation_plots(evaluation.result, Path(args.out))
-        summary["plots"] = {k: str(v) for k, v in plots.items()}
-        write_json(Path(args.out) / "eval.json", summary)
+        _write_out(evaluation.result, Path(args.out), summary)
         lines.append(f"wrote {Path(args.out) / 'eval.json'}, {summary['plots']['confusion']}, "
                      f"{summary['plots']['roc']}")
     if args.json:
@@ -122,6 +126,16 @@ def run(args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     return 0
+
+
+def _write_out(result, out: Path, summary: dict) -> None:
+    from tinykws.fileio import staged_outputs, write_json
+    from tinykws.report.plots import evaluation_plots
+
+    with staged_outputs(out, owned=OUT_FILES) as stage:
+        plots = evaluation_plots(result, stage)
+        summary["plots"] = {k: str(out / Path(v).name) for k, v in plots.items()}
+        write_json(stage / "eval.json", summary)
 
 
 def format_result(summary: dict) -> str:

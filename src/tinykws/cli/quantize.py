@@ -11,6 +11,8 @@ import argparse
 import json
 import sys
 
+from tinykws.cli._types import count, positive_float, positive_int
+
 
 def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser(
@@ -35,18 +37,18 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--test-data", metavar="DIR",
                    help="dataset whose test split measures accuracy and verifies the file (default: the recipe's "
                         "export.test_data, else the validation split of the calibration data)")
-    p.add_argument("--calib", type=int, default=None, metavar="N", help="calibration clips (default 500)")
+    p.add_argument("--calib", type=positive_int, default=None, metavar="N", help="calibration clips (default 500)")
     p.add_argument("--observer", choices=["minmax", "percentile", "mse"], default=None,
                    help="how activation ranges are chosen (default minmax)")
-    p.add_argument("--qat-epochs", type=int, default=None, metavar="E", help="QAT fine-tuning epochs (default 0)")
-    p.add_argument("--qat-clips", type=int, default=None, metavar="N", help="training clips for QAT (default 4000)")
-    p.add_argument("--qat-lr", type=float, default=None, metavar="LR", help="QAT learning rate (default 1e-4)")
+    p.add_argument("--qat-epochs", type=count, default=None, metavar="E", help="QAT fine-tuning epochs (default 0)")
+    p.add_argument("--qat-clips", type=positive_int, default=None, metavar="N", help="training clips for QAT (default 4000)")
+    p.add_argument("--qat-lr", type=positive_float, default=None, metavar="LR", help="QAT learning rate (default 1e-4)")
     p.add_argument("--qat-labels", action="store_true",
                    help="QAT on the labels (default: distil the float model's outputs)")
-    p.add_argument("--weight-bits", type=int, default=None, metavar="B", help="weight bits, 2..8 (default 8)")
-    p.add_argument("--act-bits", type=int, default=None, metavar="B",
+    p.add_argument("--weight-bits", type=positive_int, default=None, metavar="B", help="weight bits, 2..8 (default 8)")
+    p.add_argument("--act-bits", type=positive_int, default=None, metavar="B",
                    help="activation bits, 4..8 (default 8; below 8 is simulation only, no .tflite)")
-    p.add_argument("--seed", type=int, default=None, help="seed for choosing clips (default 0)")
+    p.add_argument("--seed", type=count, default=None, help="seed for choosing clips (default 0)")
     p.add_argument("--no-arena", action="store_true", help="do not run TFLite Micro to measure the arena")
     p.add_argument("--no-verify", action="store_true", help="do not run the written file in every engine")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

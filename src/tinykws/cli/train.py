@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def add_parser(subparsers: "argparse._SubParsersAction") -> None:
@@ -26,6 +27,8 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     )
     p.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in the folder from its last.pt")
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="leave out clips that cannot be decoded (default: name them all and stop)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or per-epoch lines")
     p.set_defaults(func=run)
@@ -48,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_recipe(args.recipe, overrides)
     run_dir = Path(args.out) if args.out else Path("runs") / cfg.name
     frontend = resolve_frontend(cfg)
-    data = build_train_data(cfg.data, frontend, seed=cfg.train.seed, progress=cfg.train.progress)
+    data = build_train_data(cfg.data, frontend, seed=cfg.train.seed, progress=cfg.train.progress,
+                            skip_unreadable=args.skip_unreadable)
+    skipped = data.description.get("skipped_unreadable") or []
+    if skipped and current().is_main:
+        print(f"skipped {len(skipped)} unreadable clip(s) (--skip-unreadable)", file=sys.stderr)
     result = train(cfg, data, run_dir, resume=args.resume)
     if not current().is_main:
         return 0

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tinykws.data.extract import safe_extract
 from tinykws.errors import DataError
-from tinykws.fileio import write_json
+from tinykws.fileio import ensure_folder, write_json
 
 SPEECH_COMMANDS_URL = "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz"
 SPEECH_COMMANDS_SHA256 = "af14739ee7dc311471de98f5f9d2c9191b18aedfe957f4a6ff791c709868ff58"
@@ -148,6 +148,7 @@ def download_and_extract(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DataError(f"{out}: exists and is not a folder")
+    ensure_folder(out / DOWNLOAD_FOLDER)  # an unwritable place fails here, before any download
     done = _read_marker(out)
     if not force and done and sha256 is not None and done.get("sha256") == sha256.lower():
         return DownloadResult(url, str(out), done.get("archive", ""), done["sha256"], int(done.get("archive_bytes", 0)),

@@ -8,17 +8,10 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 
 from tinykws.audio.io import audio_info
+from tinykws.audio.scan import UnreadableFile, find_unreadable
 from tinykws.data.layouts import load_index
 from tinykws.data.splits import SPLITS
 from tinykws.errors import AudioError
-
-
-@dataclass(frozen=True)
-class UnreadableFile:
-    """A file whose header could not be read, and why."""
-
-    path: str
-    problem: str
 
 
 @dataclass(frozen=True)
@@ -42,6 +35,7 @@ class DatasetInfo:
     unreadable: tuple[UnreadableFile, ...]
     skipped: tuple[str, ...]
     seconds: float  # how long gathering this took
+    checked: bool = False  # every file decoded (not only its header read)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
@@ -51,9 +45,11 @@ class DatasetInfo:
         return d
 
 
-def dataset_info(root: str | os.PathLike, layout: str = "auto", folder_split: str = "test") -> DatasetInfo:
-    """Index `root` and read every file's header. Unreadable files are listed, not fatal;
-    a folder that is no dataset raises DataError."""
+def dataset_info(root: str | os.PathLike, layout: str = "auto", folder_split: str = "test",
+                 check: bool = False) -> DatasetInfo:
+    """Index `root` and read every file's header (checked against the file's size).
+    Unreadable files are listed, not fatal; a folder that is no dataset raises DataError.
+    `check`: also decode every file whose header is readable, to find corrupt data."""
     t0 = time.perf_counter()
     index = load_index(root, layout=layout, folder_split=folder_split)
     unreadable: list[UnreadableFile] = []
@@ -73,6 +69,10 @@ def dataset_info(root: str | os.PathLike, layout: str = "auto", folder_split: st
             noise_duration += audio_info(path).duration_s
         except AudioError as exc:
             unreadable.append(UnreadableFile(path, exc.problem))
+    if check:
+        named = {u.path for u in unreadable}
+        unreadable += find_unreadable(p for p in [c.path for c in index.clips] + list(index.noise_files)
+                                      if p not in named)
     per_class_split: dict[str, Counter[str]] = defaultdict(Counter)
     speakers_by_word: dict[str, set[str]] = defaultdict(set)
     for clip in index.clips:
@@ -99,6 +99,7 @@ def dataset_info(root: str | os.PathLike, layout: str = "auto", folder_split: st
         unreadable=tuple(unreadable),
         skipped=index.skipped,
         seconds=round(time.perf_counter() - t0, 3),
+        checked=check,
     )
 
 
@@ -127,8 +128,9 @@ def format_info(info: DatasetInfo) -> str:
     extra = {w: n for w, n in info.speakers_per_word.items() if w not in folders}
     if extra:
         lines += ["", "speakers per word (inside other classes): " + ", ".join(f"{w} {n}" for w, n in extra.items())]
+    how = "decoded" if info.checked else "from headers; --check decodes every file"
+    lines += ["", f"unreadable files: {len(info.unreadable)} ({how})"]
     if info.unreadable:
-        lines += ["", f"unreadable files ({len(info.unreadable)}):"]
         lines += [f"  {u.path}: {u.problem}" for u in info.unreadable]
     if info.skipped:
         lines += ["", f"skipped non-audio files: {len(info.skipped)}"]

@@ -6,6 +6,8 @@ integer label in tinykws indexes into it.
 
 from __future__ import annotations
 
+from tinykws.errors import DataError
+
 MLPERF_KEYWORDS: tuple[str, ...] = ("down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes")
 SILENCE_LABEL = "silence"
 UNKNOWN_LABEL = "unknown"
@@ -33,7 +35,8 @@ def label_index(name: str, labels: tuple[str, ...] = MLPERF_LABELS) -> int:
         return labels.index(name)
     if UNKNOWN_LABEL in labels:
         return labels.index(UNKNOWN_LABEL)
-    raise ValueError(f"{name!r} is not one of the labels {list(labels)} and there is no unknown class")
+    raise DataError(f"class {name!r} of the data is not one of the model's labels {list(labels)}, and they have "
+                    "no 'unknown' class to put it in")
 
 
 def folder_name(label: str) -> str:

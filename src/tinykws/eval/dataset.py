@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from tinykws.data.items import SilenceCut
 from tinykws.data.layouts import load_index
+from tinykws.data.readable import screen_index
 from tinykws.data.splits import SPLITS
 from tinykws.data.view import MLPerfView, ViewConfig
 from tinykws.errors import ConfigError, DataError
@@ -29,6 +30,7 @@ class LabelledFeatures:
     features: np.ndarray
     targets: np.ndarray
     clips: tuple[str, ...]
+    skipped: tuple[str, ...] = ()  # unreadable clips left out (skip_unreadable)
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -41,15 +43,26 @@ def dataset_views(data_dir: str | os.PathLike, split: str, labels: Sequence[str]
     A class-folder dataset without list files (such as sc12_test_dev) is entirely in the
     requested split.
     """
+    return screened_views(data_dir, split, labels, layout, screen=False)[0]
+
+
+def screened_views(data_dir: str | os.PathLike, split: str, labels: Sequence[str], layout: str = "auto",
+                   screen: bool = True, skip_unreadable: bool = False) -> tuple[list[MLPerfView], tuple[str, ...]]:
+    """`dataset_views`, with every clip decoded first when `screen`: unreadable clips are
+    all named in one DataError, or with `skip_unreadable` left out (their paths returned)."""
     if split not in EVAL_SPLITS:
         raise ConfigError(f"split {split!r} is not one of {', '.join(EVAL_SPLITS)}")
     index = load_index(data_dir, layout, folder_split="test" if split == "all" else split)
     splits = SPLITS if split == "all" else (split,)
+    skipped: tuple[str, ...] = ()
+    if screen:
+        screened = screen_index(index, splits, skip=skip_unreadable)
+        index, skipped = screened.index, tuple(u.path for u in screened.skipped)
     views = [MLPerfView(index, s, ViewConfig(augment=False), labels) for s in splits]
     views = [v for v in views if len(v)]
     if not views:
         raise DataError(f"{data_dir}: no clips in split {split!r} (layout {index.layout})")
-    return views
+    return views, skipped
 
 
 def _relative(path: str, root: Path) -> str:
@@ -70,11 +83,12 @@ def clip_name(source: str | SilenceCut, root: Path) -> str:
 
 def dataset_features(data_dir: str | os.PathLike, split: str, frontend, labels: Sequence[str],
                      layout: str = "auto", limit: int | None = None, seed: int = 0, batch_size: int = 256,
-                     progress: bool = True) -> LabelledFeatures:
+                     progress: bool = True, skip_unreadable: bool = False) -> LabelledFeatures:
     """Features of the clean clips of `split` of `data_dir` made with `frontend` (a
     Frontend), in data order; `limit`: a random subset of that many clips (chosen with
-    `seed`, kept in data order)."""
-    views = dataset_views(data_dir, split, labels, layout)
+    `seed`, kept in data order). Every clip is decoded first: unreadable clips are all
+    named in one DataError, or left out with `skip_unreadable` (listed in `skipped`)."""
+    views, skipped = screened_views(data_dir, split, labels, layout, skip_unreadable=skip_unreadable)
     refs = [(v, i) for v in views for i in range(len(v))]
     if limit is not None and limit < len(refs):
         chosen = np.sort(np.random.default_rng(seed).choice(len(refs), size=max(limit, 0), replace=False))
@@ -91,4 +105,4 @@ def dataset_features(data_dir: str | os.PathLike, split: str, frontend, labels: 
     if not feats:
         raise DataError(f"{data_dir}: no clips in split {split!r}")
     names = tuple(clip_name(v.items[i].source, root) for v, i in refs)
-    return LabelledFeatures(np.concatenate(feats), np.asarray(targets, np.int64), names)
+    return LabelledFeatures(np.concatenate(feats), np.asarray(targets, np.int64), names, skipped)

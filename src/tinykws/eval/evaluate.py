@@ -28,8 +28,8 @@ class Evaluation:
     data: LabelledFeatures
 
     def to_dict(self) -> dict[str, Any]:
-        """The metrics' JSON plus the runner's description."""
-        return {**self.result.to_dict(), **self.info.to_dict()}
+        """The metrics' JSON plus the runner's description and the clips left out."""
+        return {**self.result.to_dict(), **self.info.to_dict(), "skipped_unreadable": list(self.data.skipped)}
 
 
 def score_outputs(outputs: np.ndarray, info: RunnerInfo, targets: np.ndarray) -> EvalResult:
@@ -46,16 +46,19 @@ def evaluate_runner(runner: ModelRunner, data: LabelledFeatures, batch_size: int
 
 
 def evaluate_folder(model: Any, data_dir: str | os.PathLike, runtime: str = "torch", split: str = "test",
-                    layout: str = "auto", batch_size: int = 256, progress: bool = False, **options: Any) -> Evaluation:
+                    layout: str = "auto", batch_size: int = 256, progress: bool = False,
+                    skip_unreadable: bool = False, **options: Any) -> Evaluation:
     """Open `model` in `runtime` (with its `options`) and score it on the clean clips of
-    `split` of `data_dir`, features made with the model's own front-end."""
+    `split` of `data_dir`, features made with the model's own front-end (unreadable clips
+    named in one DataError, or left out with `skip_unreadable`)."""
     from tinykws.audio.frontends import frontend_from_dict
     from tinykws.eval.dataset import dataset_features
     from tinykws.eval.runner import open_runner
 
     with open_runner(runtime, model, **options) as runner:
         data = dataset_features(data_dir, split, frontend_from_dict(runner.info.frontend), runner.info.labels,
-                                layout=layout, batch_size=batch_size, progress=progress)
+                                layout=layout, batch_size=batch_size, progress=progress,
+                                skip_unreadable=skip_unreadable)
         return evaluate_runner(runner, data, batch_size, progress)
 
 
@@ -76,16 +79,16 @@ def outputs_json_path(path: str | os.PathLike) -> Path:
 def write_outputs(path: str | os.PathLike, evaluation: Evaluation) -> OutputFiles:
     """Atomically write the raw outputs to `path` (.npy, data order) and, beside it with
     the suffix .json, the clip names, true labels and what produced them."""
-    from tinykws.fileio import atomic_path, write_json
+    from tinykws.fileio import staged_outputs, write_json
 
     out = Path(path)
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as fh:  # a file object: np.save must not append ".npy" to the temp name
-            np.save(fh, np.ascontiguousarray(evaluation.outputs))
     clips_path = outputs_json_path(out)
-    write_json(clips_path, {
-        "outputs": out.name, "shape": list(evaluation.outputs.shape), "dtype": str(evaluation.outputs.dtype),
-        **evaluation.info.to_dict(),
-        "clips": list(evaluation.data.clips), "targets": evaluation.data.targets.astype(int).tolist(),
-    })
+    with staged_outputs(out.parent, owned=(out.name, clips_path.name)) as stage:  # both files or neither
+        with open(stage / out.name, "wb") as fh:  # a file object: np.save must not append ".npy"
+            np.save(fh, np.ascontiguousarray(evaluation.outputs))
+        write_json(stage / clips_path.name, {
+            "outputs": out.name, "shape": list(evaluation.outputs.shape), "dtype": str(evaluation.outputs.dtype),
+            **evaluation.info.to_dict(),
+            "clips": list(evaluation.data.clips), "targets": evaluation.data.targets.astype(int).tolist(),
+        })
     return OutputFiles(out, clips_path)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -41,6 +42,9 @@ BUILTIN_RUNNERS: dict[str, str] = {
     "litert": "tinykws.export.runners:open_litert_runner",
     "tflm": "tinykws.export.runners:open_tflm_runner",
     "c-host": "tinykws.codegen.runners:open_c_host_runner",
+    "onnxruntime": "tinykws.export.onnx_runner:open_onnxruntime_runner",
+    "c-qemu-serial": "tinykws.harness.device.runner:open_c_qemu_serial_runner",
+    "serial": "tinykws.harness.device.runner:open_serial_runner",
     "c-qemu-m4": "tinykws.mcu.runners:open_c_qemu_m4_runner",
     "c-qemu-m3": "tinykws.mcu.runners:open_c_qemu_m3_runner",
     "c-qemu-m7": "tinykws.mcu.runners:open_c_qemu_m7_runner",
@@ -103,14 +107,50 @@ class RunnerInfo:
         }
 
 
+@dataclass(frozen=True)
+class InferenceTiming:
+    """`count` timed inferences of one input: `seconds` in all by `clock` (what measured
+    them), and for an emulated device the `instructions` they executed, with `estimated`
+    set when the seconds come from instructions under an assumed clock and CPI."""
+
+    count: int
+    seconds: float
+    clock: str
+    instructions: int | None = None
+    estimated: bool = False
+
+    @property
+    def seconds_per_inference(self) -> float:
+        return self.seconds / self.count
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "seconds": self.seconds, "clock": self.clock,
+                "instructions": self.instructions, "estimated": self.estimated}
+
+
 class ModelRunner(ABC):
-    """A loaded model: `info` describes it, `run` maps a batch of inputs to raw outputs."""
+    """A loaded model: `info` describes it, `run` maps a batch of inputs to raw outputs,
+    `time_inferences` times repeated inferences of one input (the benchmark harness's
+    performance mode; runtimes with their own clock override it)."""
 
     info: RunnerInfo
 
     @abstractmethod
     def run(self, inputs: np.ndarray) -> np.ndarray:
         """Raw outputs (N, *output shape) of inputs (N, *input shape) of the input dtype."""
+
+    def time_inferences(self, inputs: np.ndarray, count: int, warmup: int = 0) -> InferenceTiming:
+        """`count` inferences of the one input `inputs` (1, *input shape) after `warmup`
+        untimed ones, as MLPerf Tiny's `infer N W`. The default times `count` calls of
+        `run` with the host's monotonic clock."""
+        if count < 1 or warmup < 0:
+            raise ConfigError(f"infer needs count >= 1 and warmup >= 0, got {count} and {warmup}")
+        for _ in range(warmup):
+            self.run(inputs)
+        start = time.perf_counter()
+        for _ in range(count):
+            self.run(inputs)
+        return InferenceTiming(count, time.perf_counter() - start, "host perf_counter")
 
     def close(self) -> None:
         """Release the engine (interpreters, child processes). Safe to call twice."""

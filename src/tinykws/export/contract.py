@@ -23,6 +23,8 @@ from tinykws.formats.tflite_model import Tensor, TFLiteModel
 
 MLPERF_INPUT = (49, 10)  # frames x MFCC coefficients of the MLPerf Tiny reference model
 DEFAULT_FOREIGN_FRONTEND = "mlperf_mfcc"
+# `frontend="none"`: the model's input is not made from audio (images, stored features).
+NO_FRONTEND = "none"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,9 @@ def io_tensors(tfl: TFLiteModel, where: str) -> tuple[Tensor, Tensor]:
 
 def _frontend_dict(spec: str | Mapping[str, Any]) -> dict[str, Any]:
     from tinykws.audio.frontends import build_frontend
+
+    if spec == NO_FRONTEND or (isinstance(spec, Mapping) and spec.get("kind") == NO_FRONTEND):
+        return {"kind": NO_FRONTEND}
 
     return build_frontend(spec).to_dict()
 

@@ -6,101 +6,69 @@
   arena it needed.
 Both are optional dependencies: a missing one is an EngineUnavailableError. The runtimes
 built on them are `tinykws.export.runners`.
+
+Both run in a child process (`tinykws.isolation`): native code that crashes or hangs on a
+malformed model becomes a ModelFormatError naming the engine and the signal instead of
+killing tinykws.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
-import sys
-import tempfile
 
 import numpy as np
 
-from tinykws.errors import EngineUnavailableError, ModelFormatError
+from tinykws.errors import EngineUnavailableError
+from tinykws.formats.tflite_interpreters import LiteRTInterpreter, TFLMInterpreter
+from tinykws.isolation import IsolatedObject
+
+# A generous bound for one call: far more than any clip needs on either engine.
+_TIMEOUT_BASE_S = 120.0
+_TIMEOUT_PER_INPUT_S = 1.0
 
 
-class LiteRTEngine:
+def _require(module: str, package: str) -> None:
+    # Checked here too, not only in the child, so that a missing package is named up front.
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise EngineUnavailableError(f"{package} is not installed ({exc})") from None
+
+
+class _IsolatedEngine:
+    def __init__(self, engine: IsolatedObject):
+        self._engine = engine
+
+    def run(self, inputs: np.ndarray) -> np.ndarray:
+        """Outputs (N, ...) on `inputs` (N, *input shape without batch), one item at a time."""
+        inputs = np.asarray(inputs)
+        return self._engine.call("run", inputs, timeout_s=_TIMEOUT_BASE_S + _TIMEOUT_PER_INPUT_S * len(inputs))
+
+    def close(self) -> None:
+        self._engine.close()
+
+
+class LiteRTEngine(_IsolatedEngine):
     """An ai-edge-litert Interpreter of the .tflite at `path` with OpResolverType `resolver`
     ("BUILTIN_REF", "BUILTIN_WITHOUT_DEFAULT_DELEGATES" or "AUTO")."""
 
     def __init__(self, path: str | os.PathLike, resolver: str = "BUILTIN_REF"):
-        try:
-            from ai_edge_litert.interpreter import Interpreter, OpResolverType
-        except ImportError as exc:
-            raise EngineUnavailableError(f"ai-edge-litert is not installed ({exc})") from None
+        _require("ai_edge_litert.interpreter", "ai-edge-litert")
         self.path = os.fspath(path)
-        try:
-            self.interp = Interpreter(model_path=self.path, num_threads=1,
-                                      experimental_op_resolver_type=getattr(OpResolverType, resolver))
-            self.interp.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ModelFormatError(f"{path}: LiteRT cannot load the model ({exc})") from None
-        self.input = self.interp.get_input_details()[0]
-        self.output_index = self.interp.get_output_details()[0]["index"]
-
-    def run(self, inputs: np.ndarray) -> np.ndarray:
-        """Outputs (N, ...) on `inputs` (N, *input shape without batch), one item at a time."""
-        outputs = []
-        for x in inputs:
-            self.interp.set_tensor(self.input["index"], np.asarray(x, dtype=self.input["dtype"]).reshape(
-                self.input["shape"]))
-            self.interp.invoke()
-            outputs.append(self.interp.get_tensor(self.output_index)[0].copy())
-        return np.stack(outputs)
-
-    def close(self) -> None:
-        self.interp = None
+        super().__init__(IsolatedObject(LiteRTInterpreter, (self.path, resolver), "LiteRT", self.path,
+                                        _TIMEOUT_BASE_S))
 
 
-def _allocation_report(interp) -> str:
-    # The C++ side prints to file descriptor 2: capture it through a temporary file.
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+") as report:
-        os.dup2(report.fileno(), 2)
-        try:
-            interp.print_allocations()
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-        report.seek(0)
-        return report.read()
-
-
-class TFLMEngine:
+class TFLMEngine(_IsolatedEngine):
     """The TFLite Micro Python interpreter of the .tflite at `path`."""
 
     def __init__(self, path: str | os.PathLike):
-        try:
-            from tflite_micro.python.tflite_micro import runtime
-        except ImportError as exc:
-            raise EngineUnavailableError(f"tflite-micro is not installed ({exc})") from None
+        _require("tflite_micro.python.tflite_micro.runtime", "tflite-micro")
         self.path = os.fspath(path)
-        try:
-            self.interp = runtime.Interpreter.from_file(self.path)
-        except (ValueError, RuntimeError) as exc:
-            raise ModelFormatError(f"{path}: TFLite Micro cannot load the model ({exc})") from None
-        self.input = self.interp.get_input_details(0)
-
-    def run(self, inputs: np.ndarray) -> np.ndarray:
-        """Outputs (N, ...) on `inputs` (N, *input shape without batch), one item at a time."""
-        outputs = []
-        for x in inputs:
-            self.interp.set_input(np.asarray(x, dtype=self.input["dtype"]).reshape(self.input["shape"]), 0)
-            self.interp.invoke()
-            outputs.append(self.interp.get_output(0)[0].copy())
-        return np.stack(outputs)
+        super().__init__(IsolatedObject(TFLMInterpreter, (self.path,), "TFLite Micro", self.path, _TIMEOUT_BASE_S))
 
     @property
     def arena_bytes(self) -> int:
         """The tensor arena TFLite Micro allocated for the model, in bytes."""
-        report = _allocation_report(self.interp)
-        for line in report.splitlines():
-            if "Arena allocation total" in line:
-                return int(line.split("total")[1].split("bytes")[0])
-        raise EngineUnavailableError(f"{self.path}: TFLite Micro printed no arena total "
-                                     f"(its allocation report: {report.strip()[:200]!r})")
-
-    def close(self) -> None:
-        self.interp = None
+        return self._engine.get("arena_bytes", timeout_s=_TIMEOUT_BASE_S)

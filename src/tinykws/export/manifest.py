@@ -73,6 +73,12 @@ def check_manifest(data: Any, where: str) -> dict[str, Any]:
         raise ModelFormatError(f"{where}: manifest lacks {', '.join(missing)}")
     if not isinstance(data["format_version"], int) or data["format_version"] > MANIFEST_VERSION:
         raise ModelFormatError(f"{where}: manifest version {data['format_version']!r} is newer than this tinykws")
+    labels = data["labels"]
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
+        raise ModelFormatError(f"{where}: manifest labels must be a non-empty list of names")
+    for key in ("model", "frontend", "input", "output"):
+        if not isinstance(data[key], dict):
+            raise ModelFormatError(f"{where}: manifest entry {key!r} must be a mapping")
     return data
 
 

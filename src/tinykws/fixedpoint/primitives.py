@@ -137,7 +137,9 @@ def multiply_by_quantized_multiplier_smaller_than_one_exp(x, multiplier, left_sh
 
 
 def tflite_round(x: float) -> float:
-    """TfLiteRound / std::round: round half away from zero."""
+    """TfLiteRound / std::round: round half away from zero (NaN and infinities pass through)."""
+    if not math.isfinite(x):
+        return x
     return math.copysign(math.floor(abs(x) + 0.5), x)
 
 
@@ -149,6 +151,8 @@ def quantize_multiplier(real_multiplier: float, rounding: Rounding = "double") -
     """
     if real_multiplier == 0.0:
         return 0, 0
+    if not (math.isfinite(real_multiplier) and real_multiplier > 0.0):
+        raise ValueError(f"multiplier {real_multiplier!r} is not a finite positive number")
     q, shift = math.frexp(real_multiplier)
     q_fixed = int(tflite_round(q * (1 << 31)))
     if q_fixed > (1 << 31):

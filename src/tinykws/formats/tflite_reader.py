@@ -46,6 +46,20 @@ _TYPES: dict[int, tuple[str, np.dtype, float | None]] = {
     TensorType.BFLOAT16: ("BFLOAT16", np.dtype("<u2"), 2),
 }
 
+# Integer types whose zero points must lie in the type's range.
+_ZERO_POINT_RANGE = {"INT8": (-128, 127), "UINT8": (0, 255), "INT16": (-32768, 32767),
+                     "INT32": (-(1 << 31), (1 << 31) - 1), "INT64": (-(1 << 63), (1 << 63) - 1),
+                     "INT4": (-8, 7), "UINT16": (0, 65535), "UINT32": (0, (1 << 32) - 1)}
+# The largest quantization scale accepted: a real range of +-1e14 per int8 step is far
+# beyond any trained network and such scales only come from corrupt files; the requantize
+# multipliers derived from them would not fit TFLite's fixed-point form.
+MAX_SCALE = 1e12
+# The most elements one tensor may declare. A keyword spotter for a microcontroller has
+# activations of a few hundred KB; a larger declared shape is corruption, and trusting it
+# would let a 50 KB file ask for petabytes.
+MAX_TENSOR_ELEMENTS = 1 << 26
+MAX_RANK = 8
+
 # Low-level exceptions that mean "these bytes are not a valid model".
 _CORRUPTION = (struct.error, IndexError, ValueError, OverflowError, TypeError, KeyError,
                AttributeError, MemoryError, UnicodeDecodeError)
@@ -176,6 +190,9 @@ class _Parser:
                                       options=decode_options(op), opcode_version=version, custom_code=custom))
         inputs = self.indices(sg.InputsAsNumpy(), sg.InputsLength(), n_tensors, f"{where} inputs")
         outputs = self.indices(sg.OutputsAsNumpy(), sg.OutputsLength(), n_tensors, f"{where} outputs")
+        if sg_index == 0 and not (inputs and outputs):
+            raise _Problem(f"{where} (the main graph) has {len(inputs)} inputs and {len(outputs)} outputs; "
+                           "a model needs at least one of each")
         return Subgraph(tensors=tensors, operators=tuple(operators), inputs=inputs, outputs=outputs,
                         name=_text(sg.Name()))
 
@@ -193,8 +210,14 @@ class _Parser:
         label = f"{where} tensor {index} ({name!r})"
         n_dims = self.count(t.ShapeLength(), 4, f"{label} shape")
         shape = tuple(int(v) for v in t.ShapeAsNumpy()) if n_dims else ()
-        if any(d < -1 for d in shape):
+        if any(d < -1 for d in shape) or len(shape) > MAX_RANK:
             raise _Problem(f"{label}: invalid shape {shape}")
+        elements = 1
+        for d in shape:
+            elements *= max(d, 1)
+        if elements > MAX_TENSOR_ELEMENTS:
+            raise _Problem(f"{label}: shape {shape} declares {elements:,} elements (at most "
+                           f"{MAX_TENSOR_ELEMENTS:,} are accepted)")
         n_sig = self.count(t.ShapeSignatureLength(), 4, f"{label} shape signature")
         signature = tuple(int(v) for v in t.ShapeSignatureAsNumpy()) if n_sig else None
         type_code = t.Type()
@@ -206,9 +229,11 @@ class _Parser:
             raise _Problem(f"{label}: buffer index {buffer_index} out of range ({len(buffers)} buffers)")
         raw = buffers[buffer_index] if buffers else np.zeros(0, np.uint8)
         data = _tensor_data(raw, shape, dtype, elem_bytes, label) if raw.size else None
+        quantization = self.quantization(t.Quantization(), label)
+        if quantization is not None and type_name in _ZERO_POINT_RANGE:
+            _check_quantization(quantization, type_name, shape, label)
         return Tensor(index=index, name=name, shape=shape, dtype=dtype, type_name=type_name, data=data,
-                      quantization=self.quantization(t.Quantization(), label), is_variable=bool(t.IsVariable()),
-                      shape_signature=signature)
+                      quantization=quantization, is_variable=bool(t.IsVariable()), shape_signature=signature)
 
     def quantization(self, q: Any, label: str) -> Quantization | None:
         if q is None:
@@ -224,6 +249,27 @@ class _Parser:
         if n_zp == 0:
             zero_points = np.zeros(n_scale, np.int64)
         return Quantization(scales=scales, zero_points=zero_points, quantized_dimension=int(q.QuantizedDimension()))
+
+
+def _check_quantization(q: Quantization, type_name: str, shape: tuple[int, ...], label: str) -> None:
+    """Scales finite, positive and at most MAX_SCALE; zero points in the type's range; one
+    scale per slice of the quantized dimension."""
+    scales = np.asarray(q.scales, dtype=np.float64)
+    if scales.size == 0:
+        raise _Problem(f"{label}: zero points without scales")
+    bad = scales[~(np.isfinite(scales) & (scales > 0) & (scales <= MAX_SCALE))]
+    if bad.size:
+        raise _Problem(f"{label}: quantization scale {float(bad[0])!r} is not a finite number in "
+                       f"(0, {MAX_SCALE:g}]")
+    lo, hi = _ZERO_POINT_RANGE[type_name]
+    zps = np.asarray(q.zero_points)
+    if zps.size and (int(zps.min()) < lo or int(zps.max()) > hi):
+        raise _Problem(f"{label}: zero point {int(zps.min()) if int(zps.min()) < lo else int(zps.max())} "
+                       f"is outside the {type_name} range {lo}..{hi}")
+    if scales.size > 1:
+        dim = q.quantized_dimension
+        if not 0 <= dim < len(shape) or shape[dim] != scales.size:
+            raise _Problem(f"{label}: {scales.size} per-channel scales along dimension {dim} of shape {shape}")
 
 
 def _tensor_data(raw: np.ndarray, shape: tuple[int, ...], dtype: np.dtype, elem_bytes: float | None,

@@ -12,11 +12,12 @@ import os
 
 import numpy as np
 
-from tinykws.errors import UnsupportedOpError
+from tinykws.errors import ModelFormatError, UnsupportedOpError
 from tinykws.formats.tflite_model import Operator, Subgraph, Tensor, TFLiteModel
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.fixedpoint.primitives import Rounding
 from tinykws.intmodel.graph import IntModel, IntOp, IntTensor
+from tinykws.intmodel.validate import check_model
 from tinykws.intmodel.params import (
     ConcatParams,
     ConvParams,
@@ -68,7 +69,17 @@ class _Importer:
     def fail(self, op: Operator, problem: str) -> UnsupportedOpError:
         return UnsupportedOpError(f"{self.source}: operator {op.index} ({op.opcode}): {problem}")
 
+    def operand(self, op: Operator, position: int, outputs: bool = False) -> IntTensor:
+        """Input (or output) `position` of `op`; a missing or omitted one is a format error."""
+        indices = op.outputs if outputs else op.inputs
+        if position >= len(indices) or indices[position] < 0:
+            raise ModelFormatError(f"{self.source}: operator {op.index} ({op.opcode}): "
+                                   f"{'output' if outputs else 'input'} {position} is missing")
+        return self.tensors[indices[position]]
+
     def quantized(self, op: Operator, index: int) -> IntTensor:
+        if index < 0:
+            raise ModelFormatError(f"{self.source}: operator {op.index} ({op.opcode}): a required input is omitted")
         t = self.tensors[index]
         if t.dtype not in _QUANTIZED:
             raise self.fail(op, f"tensor {t.name!r} is {t.dtype.name}; the integer runtime runs int8 models only")
@@ -91,13 +102,15 @@ class _Importer:
             for i in op.outputs:
                 self.quantized(op, i)
             return handler(op)
-        except (IndexError, KeyError, ValueError) as e:  # too few inputs, missing or invalid options
-            raise self.fail(op, f"invalid operator ({type(e).__name__}: {e})") from None
+        except (IndexError, KeyError, ValueError, TypeError, OverflowError, ZeroDivisionError) as e:
+            # too few inputs, missing or invalid options, scales no fixed-point form can hold
+            raise ModelFormatError(f"{self.source}: operator {op.index} ({op.opcode}): invalid operator "
+                                   f"({type(e).__name__}: {e})") from None
 
     def _conv_like(self, op: Operator, kind: str) -> IntOp:
         x = self.quantized(op, op.inputs[0])
         w = self.quantized(op, op.inputs[1])
-        out = self.tensors[op.outputs[0]]
+        out = self.operand(op, 0, outputs=True)
         if w.data is None:
             raise self.fail(op, "weights must be constant")
         if w.dtype != np.int8 or x.dtype != np.int8:
@@ -123,7 +136,7 @@ class _Importer:
     def op_fully_connected(self, op: Operator) -> IntOp:
         x = self.quantized(op, op.inputs[0])
         w = self.quantized(op, op.inputs[1])
-        out = self.tensors[op.outputs[0]]
+        out = self.operand(op, 0, outputs=True)
         if w.data is None or w.dtype != np.int8 or x.dtype != np.int8:
             raise self.fail(op, "only int8 inputs and constant int8 weights are supported")
         if op.options.get("weights_format", 0) != 0:
@@ -142,7 +155,7 @@ class _Importer:
 
     def _pool(self, op: Operator, kind: str) -> IntOp:
         x = self.quantized(op, op.inputs[0])
-        out = self.tensors[op.outputs[0]]
+        out = self.operand(op, 0, outputs=True)
         if (x.scale, x.zero_point) != (out.scale, out.zero_point):
             raise self.fail(op, "input and output quantization must match")
         o = op.options
@@ -159,8 +172,8 @@ class _Importer:
 
     def op_mean(self, op: Operator) -> IntOp:
         x = self.quantized(op, op.inputs[0])
-        out = self.tensors[op.outputs[0]]
-        axes_data = self.tensors[op.inputs[1]].data
+        out = self.operand(op, 0, outputs=True)
+        axes_data = self.operand(op, 1).data
         if axes_data is None:
             raise self.fail(op, "axes must be constant")
         axes = tuple(sorted({int(a) % len(x.shape) for a in np.asarray(axes_data).reshape(-1)}))
@@ -176,7 +189,7 @@ class _Importer:
     def op_add(self, op: Operator) -> IntOp:
         a = self.quantized(op, op.inputs[0])
         b = self.quantized(op, op.inputs[1])
-        out = self.tensors[op.outputs[0]]
+        out = self.operand(op, 0, outputs=True)
         if not (a.dtype == b.dtype == out.dtype == np.int8):
             raise self.fail(op, "only int8 ADD is supported")
         params = add_params(a.scale, a.zero_point, b.scale, b.zero_point, out.scale, out.zero_point,
@@ -185,7 +198,7 @@ class _Importer:
 
     def op_softmax(self, op: Operator) -> IntOp:
         x = self.quantized(op, op.inputs[0])
-        out = self.tensors[op.outputs[0]]
+        out = self.operand(op, 0, outputs=True)
         if x.dtype != np.int8 or out.dtype != np.int8:
             raise self.fail(op, "only int8 -> int8 softmax is supported")
         if out.zero_point != -128 or abs(out.scale - 1 / 256) > 0.001 / 256:
@@ -196,7 +209,7 @@ class _Importer:
 
     def _requantize(self, op: Operator, activation: str) -> IntOp:
         x = self.quantized(op, op.inputs[0])
-        out = self.tensors[op.outputs[0]]
+        out = self.operand(op, 0, outputs=True)
         act = activation_range(activation, out.scale, out.zero_point, out.dtype)
         params = requantize_params(x.scale, x.zero_point, out.scale, out.zero_point, act,
                                    self.rounding("requantize"))
@@ -216,22 +229,22 @@ class _Importer:
 
     def op_reshape(self, op: Operator) -> IntOp:
         return IntOp("reshape", (op.inputs[0],), tuple(op.outputs),
-                     ReshapeParams(tuple(self.tensors[op.outputs[0]].shape)))
+                     ReshapeParams(tuple(self.operand(op, 0, outputs=True).shape)))
 
     op_squeeze = op_reshape
     op_expand_dims = op_reshape
 
     def op_pad(self, op: Operator) -> IntOp:
         x = self.quantized(op, op.inputs[0])
-        out = self.tensors[op.outputs[0]]
-        paddings = self.tensors[op.inputs[1]].data
+        out = self.operand(op, 0, outputs=True)
+        paddings = self.operand(op, 1).data
         if paddings is None:
             raise self.fail(op, "paddings must be constant")
         if (x.scale, x.zero_point) != (out.scale, out.zero_point):
             raise self.fail(op, "input and output quantization must match")
         value = out.zero_point
         if op.opcode == "PADV2" and len(op.inputs) > 2 and op.inputs[2] >= 0:
-            constant = self.tensors[op.inputs[2]].data
+            constant = self.operand(op, 2).data
             value = int(np.asarray(constant).reshape(-1)[0])
         pairs = tuple((int(a), int(b)) for a, b in np.asarray(paddings).reshape(-1, 2))
         return IntOp("pad", (op.inputs[0],), tuple(op.outputs), PadParams(pairs, value))
@@ -239,7 +252,9 @@ class _Importer:
     op_padv2 = op_pad
 
     def op_concatenation(self, op: Operator) -> IntOp:
-        out = self.tensors[op.outputs[0]]
+        out = self.operand(op, 0, outputs=True)
+        if not op.inputs:
+            raise ModelFormatError(f"{self.source}: operator {op.index} (CONCATENATION) has no inputs")
         for i in op.inputs:
             t = self.quantized(op, i)
             if (t.scale, t.zero_point) != (out.scale, out.zero_point):
@@ -271,7 +286,9 @@ def intmodel_from_tflite(model: str | os.PathLike | TFLiteModel, arithmetic: str
         if t.dtype != np.int8:
             raise UnsupportedOpError(f"{source}: input {t.name!r} is {t.dtype.name}; only int8 inputs are supported")
     metadata = {"source": source, "description": model.description, "tflite_metadata": dict(model.metadata)}
-    return IntModel(tensors=tuple(importer.tensors), ops=ops, inputs=tuple(importer.graph.inputs),
-                    outputs=tuple(importer.graph.outputs), arithmetic=arithmetic, metadata=metadata)
+    imported = IntModel(tensors=tuple(importer.tensors), ops=ops, inputs=tuple(importer.graph.inputs),
+                        outputs=tuple(importer.graph.outputs), arithmetic=arithmetic, metadata=metadata)
+    check_model(imported, source)
+    return imported
 
 

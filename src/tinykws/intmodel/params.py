@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinykws.fixedpoint.primitives import Rounding, dtype_range, quantize_multiplier, tflite_round
+from tinykws.fixedpoint.primitives import Rounding, dtype_range, tflite_round
+from tinykws.fixedpoint.primitives import quantize_multiplier as _quantize_multiplier
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,15 @@ class ConcatParams:
     act_max: int
 
 
+def quantize_multiplier(real: float, rounding: Rounding) -> tuple[int, int]:
+    """TFLite QuantizeMultiplier, refusing multipliers the kernels cannot apply: they shift
+    an int32 left by `shift`, and past 31 bits nothing of it is left (ValueError)."""
+    multiplier, shift = _quantize_multiplier(real, rounding)
+    if shift > 31:
+        raise ValueError(f"requantization multiplier {real!r} is too large for TFLite's fixed-point form (>= 2^31)")
+    return multiplier, shift
+
+
 def output_size_and_padding(in_size: int, filter_size: int, stride: int, dilation: int,
                             padding: str) -> tuple[int, int]:
     """(output size, padding before) along one axis, as TFLite computes them."""
@@ -175,7 +185,12 @@ def activation_range(activation: str, scale: float, zero_point: int, dtype) -> t
     lo, hi = dtype_range(dtype)
 
     def quantize(real: float) -> int:
-        return zero_point + int(tflite_round(float(np.float32(real) / np.float32(scale))))
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            q = tflite_round(float(np.float32(real) / np.float32(scale)))
+        if q != q:
+            raise ValueError(f"output scale {scale!r} gives no activation range")
+        # A tiny scale overflows float32 to +-inf: the bound is then outside the dtype anyway.
+        return zero_point + int(max(min(q, 2.0 ** 40), -(2.0 ** 40)))
 
     if activation in ("NONE", None):
         return lo, hi

@@ -28,9 +28,11 @@ from tinykws.mcu.toolchain import find_toolchain
 
 CSRC = Path(__file__).resolve().parent / "csrc"
 # The platform: start-up, semihosting, counter and harness (the main is chosen per build).
-PLATFORM_SOURCES = ("tkws_startup.c", "tkws_semihost.c", "tkws_counter.c", "tkws_harness.c")
-# "semihost": the measuring main (tkws_main_semihost.c); "project": the project brings main().
-MAINS = {"semihost": "tkws_main_semihost.c", "project": None}
+PLATFORM_SOURCES = ("tkws_startup.c", "tkws_semihost.c", "tkws_counter.c", "tkws_harness.c", "tkws_uart.c")
+# "semihost": the measuring main (tkws_main_semihost.c); "eembc": the MLPerf Tiny device
+# protocol over the UART (tkws_main_eembc.c, host side in tinykws.harness.device);
+# "project": the project brings main().
+MAINS = {"semihost": "tkws_main_semihost.c", "eembc": "tkws_main_eembc.c", "project": None}
 OPT_LEVELS = ("-O0", "-O1", "-O2", "-O3", "-Os")
 COMMON_CFLAGS = (
     "-std=c99", "-Wall", "-ffunction-sections", "-fdata-sections", "-fno-common",
@@ -200,7 +202,7 @@ def build_firmware(
         raise TargetError(f"unknown firmware main {main!r}; known: {', '.join(MAINS)}")
     if opt not in OPT_LEVELS:
         raise TargetError(f"unknown optimisation level {opt!r}; known: {', '.join(OPT_LEVELS)}")
-    if main == "semihost" and not project.has_header():
+    if MAINS[main] is not None and not project.has_header():
         raise TargetError(f"no {project.header} in {', '.join(map(str, project.include_dirs))}: the harness needs "
                           "the model contract (TKWS_INPUT_BYTES, TKWS_OUTPUT_BYTES, TKWS_NUM_LAYERS, tkws_invoke)")
     check_arena_fits(project, board)

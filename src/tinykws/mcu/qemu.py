@@ -41,14 +41,18 @@ class QemuRun:
 
 
 def qemu_command(elf: str | os.PathLike, board: Board, *, icount_shift: int | None = ICOUNT_SHIFT,
-                 extra: Sequence[str] = ()) -> list[str]:
-    """The qemu-system-arm command line for `elf` on `board` (icount_shift None: no -icount)."""
+                 extra: Sequence[str] = (), serial: str = "none", reboot: bool = False) -> list[str]:
+    """The qemu-system-arm command line for `elf` on `board` (icount_shift None: no -icount).
+
+    serial: what UART0 is connected to (a qemu `-serial` value such as "chardev:ID" with
+    the chardev in `extra`); reboot: let a reset restart the firmware instead of ending qemu.
+    """
     if not board.emulated:
         raise TargetError(f"board {board.name} is a real board; qemu emulates only "
                           "mps2-an385, mps2-an386 and mps2-an500")
     cmd = [
         str(find_toolchain().qemu), "-M", board.qemu_machine, "-display", "none",
-        "-monitor", "none", "-serial", "none", "-nic", "none", "-no-reboot",
+        "-monitor", "none", "-serial", serial, "-nic", "none", *(() if reboot else ("-no-reboot",)),
         "-chardev", "stdio,id=tkws_console",
         "-semihosting-config", "enable=on,target=native,chardev=tkws_console",
     ]

@@ -8,7 +8,6 @@ the runner keeps the exact instructions of every inference it ran (`instructions
 
 from __future__ import annotations
 
-import os
 import tempfile
 import weakref
 from pathlib import Path
@@ -16,11 +15,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from tinykws.errors import ModelFormatError
-from tinykws.eval.runner import ModelRunner, RunnerInfo
+from tinykws.errors import ConfigError
+from tinykws.eval.runner import InferenceTiming, ModelRunner, RunnerInfo
+from tinykws.codegen.source import tflite_path
 from tinykws.export.contract import resolve_contract
 from tinykws.formats.tflite_reader import read_tflite
-from tinykws.mcu.boards import QEMU_BOARDS
+from tinykws.mcu.boards import QEMU_BOARDS, get_board
 from tinykws.mcu.project import from_codegen
 from tinykws.mcu.runner import QemuModel
 
@@ -67,19 +67,28 @@ class CQemuRunner(ModelRunner):
                                inferences_run=len(self.instructions))
         return result.outputs.reshape((len(result.outputs), *self.output_shape))
 
+    def time_inferences(self, inputs: np.ndarray, count: int, warmup: int = 0) -> InferenceTiming:
+        """`count` inferences of the input in one qemu run: the exact instructions of each
+        tkws_invoke call, summed; seconds under the core's reference-board clock and CPI 1
+        (an estimate). Warm-up changes nothing on the emulator and is not run."""
+        from tinykws.profile.mcu import DEFAULT_CPI, REFERENCE_BOARDS
+
+        if count < 1 or warmup < 0:
+            raise ConfigError(f"infer needs count >= 1 and warmup >= 0, got {count} and {warmup}")
+        board = QEMU_BOARDS[self.info.facts["board"]]
+        clock = get_board(REFERENCE_BOARDS[board.core.name]).clock_hz
+        result = self.model.run(np.repeat(np.asarray(inputs)[:1], count, axis=0))
+        instructions = int(result.instructions.sum())
+        return InferenceTiming(count, instructions * DEFAULT_CPI / clock,
+                               f"exact instructions on qemu x CPI {DEFAULT_CPI:g} / {clock / 1e6:g} MHz",
+                               instructions=instructions, estimated=True)
+
     def close(self) -> None:
         self._cleanup()
 
 
 def _path(model: Any) -> Path:
-    if not isinstance(model, (str, os.PathLike)):
-        raise ModelFormatError("the C runtimes take a .tflite path or a `tinykws quantize` folder")
-    path = Path(model)
-    if path.is_dir():
-        path = path / "model.tflite"
-    if not path.is_file():
-        raise ModelFormatError(f"{path}: no such .tflite file")
-    return path
+    return tflite_path(model)
 
 
 def open_c_qemu_runner(model: Any, board: str = "mps2-an386", jobs: int = 1,

@@ -84,6 +84,35 @@ def _check_input_shape(name: str, input_shape: Any) -> tuple[int, int]:
     return (int(input_shape[0]), int(input_shape[1]))
 
 
+# A keyword spotter for a microcontroller has well under a million parameters (ds_cnn_l:
+# about 0.5 M); the bound leaves room for experiments and refuses absurd options.
+MAX_MODEL_PARAMS = 20_000_000
+MAX_OPTION_INT = 1 << 16
+MAX_OPTION_NUMBERS = 256
+
+
+def _check_sizes(name: str, arguments: dict[str, Any]) -> None:
+    """ConfigError for options with too many numbers or integers beyond MAX_OPTION_INT."""
+    numbers: list[Any] = []
+
+    def walk(value: Any) -> None:
+        if len(numbers) > MAX_OPTION_NUMBERS:
+            return
+        if isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            numbers.append(value)
+
+    walk(arguments)
+    if len(numbers) > MAX_OPTION_NUMBERS or any(abs(v) > MAX_OPTION_INT for v in numbers):
+        raise ConfigError(f"model {name!r}: option values out of range (integers up to {MAX_OPTION_INT:,}, "
+                          f"at most {MAX_OPTION_NUMBERS} numbers)")
+
+
 def _plain(value: Any) -> Any:
     """Tuples to lists, recursively: kwargs that survive JSON, YAML and weights-only loads."""
     if isinstance(value, (list, tuple)):
@@ -91,6 +120,58 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def _bound_options(name: str, num_classes: Any, input_shape: Sequence[int] | None,
+                   kwargs: dict[str, Any]) -> tuple[Any, inspect.BoundArguments]:
+    _ensure_registered()
+    entry = MODELS.get(name)
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or not 1 <= num_classes <= MAX_OPTION_INT:
+        raise ConfigError(f"model {name!r}: num_classes must be a positive integer, got {num_classes!r}")
+    shape = _check_input_shape(name, entry.meta.input_shape if input_shape is None else input_shape)
+    signature = inspect.signature(entry.obj)
+    accepted = {
+        p.name for p in signature.parameters.values()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    unknown = sorted(set(kwargs) - accepted)
+    if unknown:
+        options = ", ".join(sorted(accepted - {"num_classes", "input_shape"})) or "none"
+        raise ConfigError(f"model {name!r} has no option {', '.join(unknown)}; its options: {options}")
+    bound = signature.bind(num_classes=num_classes, input_shape=shape, **kwargs)
+    bound.apply_defaults()
+    _check_sizes(name, bound.arguments)
+    return entry, bound
+
+
+def _invalid(name: str, kwargs: dict[str, Any], exc: Exception) -> ConfigError:
+    # A value of the wrong type or out of range (dropout 7, a string for a width).
+    detail = " ".join(str(exc).split())[:200]
+    return ConfigError(f"model {name!r}: invalid options {_plain(kwargs)} ({detail})")
+
+
+_CONSTRUCTION_ERRORS = (TypeError, ValueError, ZeroDivisionError, OverflowError, RuntimeError, IndexError)
+
+
+def check_model_options(name: str, num_classes: int = 12, input_shape: Sequence[int] | None = None,
+                        **kwargs: Any) -> int:
+    """Build model `name` on torch's meta device (no memory, no random numbers drawn) and
+    return its parameter count; ConfigError for options it refuses or a model larger than
+    MAX_MODEL_PARAMS. Options from a recipe or a checkpoint are checked this way before
+    anything real is allocated."""
+    import torch
+
+    entry, bound = _bound_options(name, num_classes, input_shape, kwargs)
+    try:
+        with torch.device("meta"):
+            probe = entry.obj(**bound.arguments)
+    except _CONSTRUCTION_ERRORS as exc:
+        raise _invalid(name, kwargs, exc) from None
+    params = sum(p.numel() for p in probe.parameters()) + sum(b.numel() for b in probe.buffers())
+    if params > MAX_MODEL_PARAMS:
+        raise ConfigError(f"model {name!r}: options {_plain(kwargs)} give {params:,} parameters "
+                          f"(at most {MAX_MODEL_PARAMS:,})")
+    return params
 
 
 def build_model(
@@ -107,23 +188,12 @@ def build_model(
     argument, defaults filled in, as plain lists/numbers/strings), so
     `build_model(model.model_name, **model.model_kwargs)` rebuilds the same network.
     """
-    _ensure_registered()
-    entry = MODELS.get(name)
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
-        raise ConfigError(f"model {name!r}: num_classes must be a positive integer, got {num_classes!r}")
-    shape = _check_input_shape(name, entry.meta.input_shape if input_shape is None else input_shape)
-    signature = inspect.signature(entry.obj)
-    accepted = {
-        p.name for p in signature.parameters.values()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
-    unknown = sorted(set(kwargs) - accepted)
-    if unknown:
-        options = ", ".join(sorted(accepted - {"num_classes", "input_shape"})) or "none"
-        raise ConfigError(f"model {name!r} has no option {', '.join(unknown)}; its options: {options}")
-    bound = signature.bind(num_classes=num_classes, input_shape=shape, **kwargs)
-    bound.apply_defaults()
-    model = entry.obj(**bound.arguments)
+    check_model_options(name, num_classes, input_shape, **kwargs)
+    entry, bound = _bound_options(name, num_classes, input_shape, kwargs)
+    try:
+        model = entry.obj(**bound.arguments)
+    except _CONSTRUCTION_ERRORS as exc:
+        raise _invalid(name, kwargs, exc) from None
     model.model_name = name
     model.model_kwargs = _plain(dict(bound.arguments))
     return model

@@ -8,8 +8,6 @@ activation scales and zero points), the front-end config and the labels.
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from tinykws.errors import ModelFormatError, TinyKWSError
 from tinykws.fileio import atomic_path
 from tinykws.quant.config import QuantConfig
 from tinykws.quant.ptq import prepare
+from tinykws.train.checkpoint import check_finite, read_payload
 
 FORMAT = "tinykws-quantized"
 
@@ -43,6 +42,7 @@ def save_quantized(qmodel, path: str | os.PathLike, frontend: dict, labels: list
         "frontend": dict(frontend), "labels": list(labels),
     }
     p = Path(path)
+    check_finite(payload["state_dict"], f"{p}: refusing to save")
     with atomic_path(p) as tmp:
         with open(tmp, "wb") as fh:  # a file object: records named "archive/", not after the temp path
             torch.save(payload, fh)
@@ -56,12 +56,13 @@ def load_quantized(path: str | os.PathLike) -> QuantizedCheckpoint:
     p = Path(path)
     if not p.is_file():
         raise ModelFormatError(f"{p}: quantized checkpoint not found")
-    try:
-        payload = torch.load(p, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ModelFormatError(f"{p}: not a readable quantized checkpoint ({str(exc)[:200]})") from None
+    payload = read_payload(p, "quantized checkpoint")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFormatError(f"{p}: not a tinykws quantized checkpoint")
+    state = payload.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelFormatError(f"{p}: quantized checkpoint state_dict is missing or holds non-tensor entries")
+    check_finite(state, str(p))
     try:
         m = payload["model"]
         kwargs = {k: v for k, v in dict(m["kwargs"]).items() if k != "num_classes"}
@@ -70,8 +71,11 @@ def load_quantized(path: str | os.PathLike) -> QuantizedCheckpoint:
         qmodel.load_state_dict(payload["state_dict"])
     except TinyKWSError as exc:
         raise ModelFormatError(f"{p}: {exc}") from None
-    except (KeyError, TypeError, RuntimeError) as exc:
+    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
         raise ModelFormatError(f"{p}: malformed quantized checkpoint ({exc})") from None
     qmodel.eval()
     qmodel.set_mode("quantized")
-    return QuantizedCheckpoint(qmodel, dict(payload.get("frontend") or {}), list(payload.get("labels") or []))
+    frontend, labels = payload.get("frontend"), payload.get("labels")
+    if not isinstance(frontend, dict) or not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+        raise ModelFormatError(f"{p}: quantized checkpoint needs a front-end mapping and a list of label names")
+    return QuantizedCheckpoint(qmodel, dict(frontend), list(labels))

@@ -10,8 +10,6 @@ runs code from the file.
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -19,7 +17,7 @@ from typing import Any, Mapping
 import torch
 
 from tinykws import __version__
-from tinykws.errors import ModelFormatError
+from tinykws.errors import ModelFormatError, TinyKWSError
 from tinykws.fileio import atomic_path
 
 FORMAT = "tinykws-checkpoint"
@@ -81,9 +79,25 @@ class Checkpoint:
         return frontend_from_dict(self.frontend)
 
 
+def non_finite_entries(state_dict: Mapping[str, Any]) -> list[str]:
+    """Names of floating-point tensors in `state_dict` holding NaN or Inf values."""
+    return [k for k, v in state_dict.items()
+            if isinstance(v, torch.Tensor) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
+def check_finite(state_dict: Mapping[str, Any], where: str) -> None:
+    """ModelFormatError naming `where` and the first tensors with NaN or Inf values."""
+    bad = non_finite_entries(state_dict)
+    if bad:
+        raise ModelFormatError(f"{where}: {len(bad)} weight tensor(s) hold NaN or Inf values "
+                               f"({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}); a diverged model")
+
+
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> Path:
-    """Write `ckpt` atomically (temporary file, then rename) to `path`."""
+    """Write `ckpt` atomically (temporary file, then rename) to `path`; a model with
+    non-finite weights is refused (ModelFormatError), never written."""
     p = Path(path)
+    check_finite(ckpt.state_dict, f"{p}: refusing to save")
     with atomic_path(p) as tmp:
         # Through a file object: torch names the archive's records after a path, and the
         # temporary name (with the PID) would make equal checkpoints differ in bytes.
@@ -101,6 +115,17 @@ def _require(payload: Mapping[str, Any], key: str, kind: type | tuple[type, ...]
     return value
 
 
+def read_payload(path: Path, what: str) -> Any:
+    """`torch.load(weights_only=True)` of an untrusted file: any failure of the unpickler
+    (struct, zip, memory, recursion errors...) is a ModelFormatError naming the file."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch's parser of foreign bytes: every failure means "not readable"
+        text = str(exc).strip()
+        first_line = text.splitlines()[0] if text else type(exc).__name__
+        raise ModelFormatError(f"{path}: not a readable {what} ({first_line[:200]})") from None
+
+
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """Read a checkpoint written by `save_checkpoint`.
 
@@ -110,12 +135,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     p = Path(path)
     if not p.is_file():
         raise ModelFormatError(f"{p}: checkpoint file not found")
-    try:
-        payload = torch.load(p, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError,
-            KeyError, AttributeError, TypeError, OSError, IndexError, UnicodeDecodeError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelFormatError(f"{p}: not a readable checkpoint ({first_line[:200]})") from None
+    payload = read_payload(p, "checkpoint")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFormatError(f"{p}: not a tinykws checkpoint (no '{FORMAT}' marker)")
     version = payload.get("format_version")
@@ -128,22 +148,45 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     name = model.get("name")
     if not isinstance(name, str) or not isinstance(model.get("kwargs"), dict):
         raise ModelFormatError(f"{p}: checkpoint model entry needs a name and kwargs")
+    num_classes = _count(model.get("num_classes", 12), "model.num_classes", p, minimum=1)
+    labels = _require(payload, "labels", list, p)
+    if not all(isinstance(x, str) for x in labels) or len(labels) != num_classes:
+        raise ModelFormatError(f"{p}: checkpoint has {len(labels)} labels for {num_classes} classes "
+                               "(labels must be one string per class)")
+    check_finite(state_dict, str(p))
+    optional = {}
+    for key in ("config", "loop_state", "metrics"):
+        value = payload.get(key)
+        value = {} if value is None else value
+        if not isinstance(value, dict):
+            raise ModelFormatError(f"{p}: checkpoint entry {key!r} has the wrong type ({type(value).__name__})")
+        optional[key] = dict(value)
+    for key in ("optimizer", "rng"):
+        if payload.get(key) is not None and not isinstance(payload.get(key), dict):
+            raise ModelFormatError(f"{p}: checkpoint entry {key!r} has the wrong type "
+                                   f"({type(payload.get(key)).__name__})")
     return Checkpoint(
         model_name=name,
         model_kwargs=dict(model["kwargs"]),
-        num_classes=int(model.get("num_classes", 12)),
+        num_classes=num_classes,
         state_dict=state_dict,
         frontend=dict(_require(payload, "frontend", dict, p)),
-        labels=[str(x) for x in _require(payload, "labels", list, p)],
-        config=dict(payload.get("config") or {}),
-        epoch=int(payload.get("epoch", 0)),
-        step=int(payload.get("step", 0)),
+        labels=list(labels),
+        config=optional["config"],
+        epoch=_count(payload.get("epoch", 0), "epoch", p),
+        step=_count(payload.get("step", 0), "step", p),
         optimizer=payload.get("optimizer"),
         rng=payload.get("rng"),
-        loop_state=dict(payload.get("loop_state") or {}),
-        metrics=dict(payload.get("metrics") or {}),
+        loop_state=optional["loop_state"],
+        metrics=optional["metrics"],
         tinykws_version=str(payload.get("tinykws_version", "unknown")),
     )
+
+
+def _count(value: Any, key: str, path: Path, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value < 1 << 62:
+        raise ModelFormatError(f"{path}: checkpoint entry {key!r} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def load_model(path: str | os.PathLike) -> tuple[torch.nn.Module, Checkpoint]:
@@ -151,5 +194,5 @@ def load_model(path: str | os.PathLike) -> tuple[torch.nn.Module, Checkpoint]:
     ckpt = load_checkpoint(path)
     try:
         return ckpt.build_model(), ckpt
-    except ModelFormatError as exc:
+    except TinyKWSError as exc:  # unknown model name or options forged in the file
         raise ModelFormatError(f"{path}: {exc}") from None

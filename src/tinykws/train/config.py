@@ -7,6 +7,7 @@ The resolved config is written to the run folder and into every checkpoint.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,21 @@ from tinykws.train.schedules import ScheduleConfig
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 DATA_LAYOUTS = ("auto", "raw", "folders")
+# Sanity bounds: far outside anything that trains, well inside what a typo or a hostile
+# recipe would set. A learning rate above MAX_LR diverges for every model in the zoo.
+MAX_LR = 10.0
+MAX_EPOCHS = 100_000
+MAX_BATCH = 1 << 16
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+
+def check_range(name: str, value: float, low: float, high: float, low_open: bool = False,
+                high_open: bool = False) -> None:
+    """ConfigError unless low <= value <= high (with `low_open`/`high_open` excluding an end)."""
+    ok = (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        raise ConfigError(f"{name} must be in {left}{low:g}, {high:g}{right}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -24,27 +40,91 @@ class DataSourceConfig:
     `weight` is its share of each epoch relative to the other sources (weights need not
     sum to 1): a source with twice the weight gives twice as many clips per epoch,
     sampled with replacement across epochs when it is small.
+
+    `noise`: folders whose audio files replace the source's own `_background_noise_`
+    recordings, both for its silence clips and for mixing into its clips (e.g. real noise
+    recordings for a synthetic corpus); empty = the source's own.
     """
 
     path: str
     layout: str = "auto"
     weight: float = 1.0
+    noise: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if self.layout not in DATA_LAYOUTS:
             raise ConfigError(f"data source {self.path}: layout {self.layout!r} is not one of {DATA_LAYOUTS}")
-        if not self.weight > 0:
-            raise ConfigError(f"data source {self.path}: weight must be > 0, got {self.weight}")
+        check_range(f"data source {self.path}: weight", self.weight, 0.0, 1e6, low_open=True)
+
+
+def _check_range(name: str, values: tuple[float, ...], low: float, high: float) -> None:
+    """An optional [lo, hi] range within [low, high] (empty = off)."""
+    if not values:
+        return
+    if len(values) != 2 or not low <= values[0] <= values[1] <= high:
+        raise ConfigError(f"{name} must be empty or [lo, hi] with {low} <= lo <= hi <= {high}, got {list(values)}")
+
+
+@dataclass(frozen=True)
+class SpecAugmentConfig:
+    """SpecAugment on the model input (frames x features), training batches only:
+    `time_masks` masks of up to `time_width` frames and `freq_masks` masks of up to
+    `freq_width` features per clip, filled with the clip's mean. 0 masks = off.
+    Under data parallelism each rank draws the masks of its own part of the batch: such a
+    run is reproducible, but not equal to a single-process run (as it is without masks)."""
+
+    time_masks: int = 0
+    time_width: int = 0
+    freq_masks: int = 0
+    freq_width: int = 0
+
+    def validate(self) -> None:
+        for name in ("time_masks", "time_width", "freq_masks", "freq_width"):
+            check_range(f"data.augment.specaugment.{name}", getattr(self, name), 0, 10_000)
+
+    @property
+    def enabled(self) -> bool:
+        return (self.time_masks > 0 and self.time_width > 0) or (self.freq_masks > 0 and self.freq_width > 0)
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Waveform augmentation of training clips (MLPerf Tiny reference values by default)."""
+    """Waveform augmentation of training clips (MLPerf Tiny reference values by default).
+
+    Channel options (off by default; see `tinykws.audio.augment.AugmentConfig`):
+    `speed_range` [lo, hi] speed factors; `reverb_probability` of convolving with a
+    simulated room (`reverb_rooms` rooms with RT60 in `reverb_rt60_s`, drawn once from the
+    run seed); `eq_probability` of a random microphone colouring (as many as rooms); `snr_db` [lo, hi]
+    replaces the noise volume rule with a signal-to-noise ratio. `specaugment` masks the
+    features.
+    """
 
     enabled: bool = True
     background_frequency: float = 0.8
     background_volume: float = 0.1
     time_shift_ms: float = 100.0
+    speed_range: tuple[float, ...] = ()
+    reverb_probability: float = 0.0
+    reverb_rt60_s: tuple[float, ...] = (0.15, 0.8)
+    reverb_rooms: int = 100
+    eq_probability: float = 0.0
+    snr_db: tuple[float, ...] = ()
+    specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
+
+    def validate(self) -> None:
+        for name in ("background_frequency", "reverb_probability", "eq_probability"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"data.augment.{name} must be in [0, 1], got {value}")
+        _check_range("data.augment.speed_range", self.speed_range, 0.5, 2.0)
+        _check_range("data.augment.reverb_rt60_s", self.reverb_rt60_s, 0.01, 5.0)
+        _check_range("data.augment.snr_db", self.snr_db, -30.0, 100.0)
+        if self.reverb_probability > 0 and (not self.reverb_rt60_s or self.reverb_rooms < 1):
+            raise ConfigError("data.augment.reverb_probability > 0 needs reverb_rt60_s and reverb_rooms >= 1")
+        check_range("data.augment.background_volume", self.background_volume, 0.0, 1.0)
+        check_range("data.augment.time_shift_ms", self.time_shift_ms, 0.0, 1000.0)
+        check_range("data.augment.reverb_rooms", self.reverb_rooms, 0, 100_000)
+        self.specaugment.validate()
 
 
 @dataclass(frozen=True)
@@ -72,8 +152,12 @@ class DataConfig:
     def validate(self) -> None:
         for source in self.sources + self.validation:
             source.validate()
-        if self.epoch_size < 0:
-            raise ConfigError(f"data.epoch_size must be >= 0, got {self.epoch_size}")
+        check_range("data.epoch_size", self.epoch_size, 0, 1e9)
+        check_range("data.silence_percentage", self.silence_percentage, 0.0, 100.0)
+        check_range("data.unknown_percentage", self.unknown_percentage, 0.0, 100.0)
+        if self.silence_percentage + self.unknown_percentage >= 100.0:
+            raise ConfigError("data.silence_percentage + data.unknown_percentage must be below 100")
+        self.augment.validate()
 
 
 @dataclass(frozen=True)
@@ -107,10 +191,14 @@ class OptimConfig:
     def validate(self) -> None:
         if self.name not in OPTIMIZERS:
             raise ConfigError(f"optim.name {self.name!r} is not one of {', '.join(OPTIMIZERS)}")
-        if not self.lr > 0:
-            raise ConfigError(f"optim.lr must be > 0, got {self.lr}")
+        check_range("optim.lr", self.lr, 0.0, MAX_LR, low_open=True)
+        check_range("optim.weight_decay", self.weight_decay, 0.0, 1.0)
+        check_range("optim.momentum", self.momentum, 0.0, 1.0, high_open=True)
+        check_range("optim.eps", self.eps, 0.0, 1.0, low_open=True)
         if len(self.betas) != 2:
             raise ConfigError(f"optim.betas needs two values, got {list(self.betas)}")
+        for i, beta in enumerate(self.betas):
+            check_range(f"optim.betas[{i}]", beta, 0.0, 1.0, high_open=True)
 
 
 @dataclass(frozen=True)
@@ -137,35 +225,43 @@ class TrainConfig:
     progress: bool = True
 
     def validate(self) -> None:
-        if self.epochs < 1:
-            raise ConfigError(f"train.epochs must be >= 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise ConfigError(f"train.batch_size must be >= 1, got {self.batch_size}")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ConfigError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if any(w < 0 for w in self.class_weights):
-            raise ConfigError("train.class_weights must be >= 0")
-        if self.grad_clip_norm < 0 or self.early_stopping_patience < 0:
-            raise ConfigError("train.grad_clip_norm and train.early_stopping_patience must be >= 0")
+        check_range("train.epochs", self.epochs, 1, MAX_EPOCHS)
+        check_range("train.batch_size", self.batch_size, 1, MAX_BATCH)
+        check_range("train.eval_batch_size", self.eval_batch_size, 1, MAX_BATCH)
+        check_range("train.label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
+        for i, w in enumerate(self.class_weights):
+            check_range(f"train.class_weights[{i}]", w, 0.0, 1e6)
+        check_range("train.grad_clip_norm", self.grad_clip_norm, 0.0, 1e9)
+        check_range("train.early_stopping_patience", self.early_stopping_patience, 0, MAX_EPOCHS)
+        check_range("train.threads", self.threads, 0, 4096)
 
 
 @dataclass(frozen=True)
 class DistillConfig:
     """Knowledge distillation from a teacher ("" = off): a tinykws checkpoint (.pt) or a
     float .tflite (imported into zoo model `tflite_model`, fed by `tflite_frontend`, default
-    that model's front-end). Loss = (1 - alpha) * CE + alpha * T^2 * KL(teacher_T || student_T)."""
+    that model's front-end). Loss = (1 - alpha) * CE + alpha * T^2 * KL(teacher_T || student_T).
+
+    Teacher-only inputs (waveform training): `mix_share` of each batch is replaced by
+    mixtures of two of its clips and `crop_share` by cut-off parts of its clips; these have
+    no label, and only the teacher's view of them is learnt (loss alpha * T^2 * KL). Under
+    data parallelism they are drawn per rank, from that rank's part of the batch."""
 
     teacher: str = ""
     tflite_model: str = "ds_cnn"
     tflite_frontend: str = ""
     alpha: float = 0.5
     temperature: float = 4.0
+    mix_share: float = 0.0
+    crop_share: float = 0.0
 
     def validate(self) -> None:
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ConfigError(f"distill.alpha must be in [0, 1], got {self.alpha}")
-        if not self.temperature > 0:
-            raise ConfigError(f"distill.temperature must be > 0, got {self.temperature}")
+        check_range("distill.alpha", self.alpha, 0.0, 1.0)
+        check_range("distill.temperature", self.temperature, 0.0, 1000.0, low_open=True)
+        if not (0.0 <= self.mix_share and 0.0 <= self.crop_share and self.mix_share + self.crop_share <= 1.0):
+            raise ConfigError("distill.mix_share and distill.crop_share must be >= 0 and sum to at most 1")
+        if (self.mix_share or self.crop_share) and not self.teacher:
+            raise ConfigError("distill.mix_share / crop_share need a distill.teacher")
 
     @property
     def enabled(self) -> bool:
@@ -245,8 +341,9 @@ class RunConfig:
 
     def validate(self) -> None:
         """Raise ConfigError for settings that cannot work together."""
-        if not self.name or "/" in self.name:
-            raise ConfigError(f"name must be a plain folder name, got {self.name!r}")
+        if not isinstance(self.name, str) or not RUN_NAME.match(self.name):
+            raise ConfigError(f"name must be a plain folder name (letters, digits, '.', '_', '+', '-'; not "
+                              f"starting with '.'), got {self.name!r}")
         self.data.validate()
         self.optim.validate()
         self.schedule.validate()

@@ -22,9 +22,9 @@ from tqdm import tqdm
 
 from tinykws.config import to_dict
 from tinykws.data.labels import MLPERF_LABELS
-from tinykws.errors import ConfigError, DataError
+from tinykws.errors import ConfigError, DataError, TrainingDivergedError
 from tinykws.eval.runner import output_scores, run_batches, softmax_nll
-from tinykws.fileio import write_text
+from tinykws.fileio import ensure_folder, recover_folder, staged_outputs, write_text
 from tinykws.train import distributed
 from tinykws.train.batches import (
     FEATURES,
@@ -38,11 +38,12 @@ from tinykws.train.batches import (
 )
 from tinykws.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from tinykws.train.config import RunConfig
-from tinykws.train.distill import Teacher, distillation_kl, load_teacher
+from tinykws.train.distill import Teacher, distillation_kl, load_teacher, teacher_only_inputs, teacher_rng
 from tinykws.train.provenance import record_provenance
 from tinykws.train.recipe import save_config
 from tinykws.train.runner import TorchRunner
 from tinykws.train.schedules import lr_at
+from tinykws.train.specaugment import batch_rng, spec_augment
 from tinykws.train.setup import (
     build_optimizer,
     build_run_model,
@@ -179,6 +180,7 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
     state = _State()
 
     last = run_dir / "last.pt"
+    recover_folder(run_dir)  # finish an epoch commit a killed run left half done
     if resume:
         if not last.is_file():
             raise ConfigError(f"{run_dir}: nothing to resume (no last.pt)")
@@ -194,7 +196,7 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
     elif last.exists():
         raise ConfigError(f"{run_dir} already holds a run (last.pt); use --resume or another --out folder")
     if info.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        ensure_folder(run_dir)
         save_config(cfg, run_dir / "config.yaml")
         record_provenance(cfg, run_dir, resumed_at_epoch=state.epoch if resume else None)
 
@@ -244,10 +246,12 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
         state.history.append(record)
         if info.is_main:
             ckpt = checkpoint(record)
-            if improved:
-                save_checkpoint(ckpt, run_dir / "best.pt")
-            save_checkpoint(ckpt, last)
-            write_text(run_dir / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in state.history))
+            # One commit per epoch: best.pt, last.pt and metrics.jsonl always tell one story.
+            with staged_outputs(run_dir) as stage:
+                if improved:
+                    save_checkpoint(ckpt, stage / "best.pt")
+                save_checkpoint(ckpt, stage / last.name)
+                write_text(stage / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in state.history))
             if cfg.train.progress:
                 _print_epoch(record, cfg.train.epochs)
         distributed.barrier(info)
@@ -278,14 +282,21 @@ def _train_one_epoch(cfg, data, net, optimizer, fe_module, teacher, weights, epo
         lr = lr_at(cfg.schedule, cfg.optim.lr, epoch + b / steps, tc.epochs)
         for group in optimizer.param_groups:
             group["lr"] = lr
+        labelled = None
+        if teacher is not None and data.kind == WAVEFORM and (cfg.distill.mix_share or cfg.distill.crop_share):
+            clips, labelled = teacher_only_inputs(clips, cfg.distill.mix_share, cfg.distill.crop_share,
+                                                  teacher_rng(tc.seed, epoch, b))
         x = to_model_input(clips, data.kind, fe_module).contiguous(memory_format=torch.channels_last)
         targets = torch.from_numpy(targets_np)
-        logits = net(x)
+        x_student = spec_augment(x, cfg.data.augment.specaugment, batch_rng(tc.seed, epoch, b))
+        logits = net(x_student)
         per_clip = per_clip_loss(logits, targets, tc.label_smoothing, weights)
         if teacher is not None:
             soft = distillation_kl(logits, teacher.logits(_teacher_input(teacher, clips, x, data.kind)),
                                    cfg.distill.temperature)
             per_clip = (1.0 - cfg.distill.alpha) * per_clip + cfg.distill.alpha * soft
+            if labelled is not None:  # teacher-only inputs: no label, only the soft term
+                per_clip = torch.where(torch.from_numpy(labelled), per_clip, cfg.distill.alpha * soft)
         loss = per_clip.sum() / global_batch * info.world_size
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -293,6 +304,7 @@ def _train_one_epoch(cfg, data, net, optimizer, fe_module, teacher, weights, epo
             torch.nn.utils.clip_grad_norm_(net.parameters(), tc.grad_clip_norm)
         optimizer.step()
         state.step += 1
+        _check_finite_step(loss, net, epoch, state.step, lr)
         with torch.no_grad():
             loss_sum += float(per_clip.sum())
             correct += float((logits.argmax(1) == targets).sum())
@@ -301,6 +313,21 @@ def _train_one_epoch(cfg, data, net, optimizer, fe_module, teacher, weights, epo
         bar.set_postfix(loss=f"{loss_sum / max(seen, 1):.3f}", acc=f"{correct / max(seen, 1):.3f}", lr=f"{lr:.2e}")
     bar.close()
     return loss_sum, correct, seen, lr
+
+
+def _check_finite_step(loss: torch.Tensor, net: torch.nn.Module, epoch: int, step: int, lr: float) -> None:
+    """Stop a diverged run before it is saved. Checked after the optimiser step so that
+    every data-parallel rank stops at the same step (a NaN loss on one rank makes NaN
+    weights on all of them through the gradient all-reduce)."""
+    loss = loss.detach()
+    with torch.no_grad():
+        bad_weights = [name for name, p in net.named_parameters() if not bool(torch.isfinite(p).all())]
+    if bad_weights or not bool(torch.isfinite(loss)):
+        what = (f"loss {float(loss):g}" if not bool(torch.isfinite(loss))
+                else f"{len(bad_weights)} weight tensor(s) hold NaN or Inf ({bad_weights[0]}, ...)")
+        raise TrainingDivergedError(
+            f"training diverged at epoch {epoch + 1}, step {step}: {what} (learning rate {lr:g}); "
+            "nothing of this epoch was saved; lower optim.lr or set train.grad_clip_norm")
 
 
 def _with_timing(run_dir: Path, history: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -41,6 +41,8 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
             for item in items if isinstance(items, list) else ():
                 if isinstance(item, dict) and isinstance(item.get("path"), str):
                     item["path"] = _absolute(item["path"], base)
+                if isinstance(item, dict) and isinstance(item.get("noise"), list):
+                    item["noise"] = [_absolute(n, base) if isinstance(n, str) else n for n in item["noise"]]
         if isinstance(section.get("cache_dir"), str) and section["cache_dir"]:
             section["cache_dir"] = _absolute(section["cache_dir"], base)
     for name, key in (("distill", "teacher"), ("quant", "calib_data"), ("export", "test_data")):
@@ -77,6 +79,25 @@ def _check_names(cfg: RunConfig, where: str) -> None:
     if name and name not in FRONTEND_PRESETS and name not in FRONTEND_KINDS:
         known = sorted(set(FRONTEND_PRESETS.names()) | set(FRONTEND_KINDS.names()))
         raise ConfigError(f"{where}: frontend.name {name!r} is not a front-end preset or kind; known: {', '.join(known)}")
+    _check_model(cfg, where)
+
+
+def _check_model(cfg: RunConfig, where: str) -> None:
+    """The front-end and the model's options, tried (the model on torch's meta device) so
+    that a bad `frontend.overrides` or `model.kwargs` names the recipe before any work."""
+    from tinykws.data.labels import MLPERF_LABELS
+    from tinykws.models.registry import check_model_options
+    from tinykws.train.setup import resolve_frontend
+
+    try:
+        frontend = resolve_frontend(cfg)
+        kwargs = dict(cfg.model.kwargs)
+        kwargs.setdefault("input_shape", tuple(frontend.output_shape))
+        if "num_classes" in kwargs:
+            raise ConfigError("model.kwargs.num_classes is set by the labels; remove it")
+        check_model_options(cfg.model.name, len(MLPERF_LABELS), **kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def config_to_yaml(cfg: RunConfig) -> str:

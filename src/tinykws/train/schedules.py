@@ -48,6 +48,8 @@ class ScheduleConfig:
             )
         if self.warmup_epochs < 0 or self.min_lr < 0:
             raise ConfigError("schedule.warmup_epochs and schedule.min_lr must be >= 0")
+        if any(not 0.0 < v <= 10.0 for v in self.values) or self.min_lr > 10.0:
+            raise ConfigError("schedule.values and schedule.min_lr must be learning rates in (0, 10]")
 
 
 # The MLPerf Tiny reference's step function, relative to its first value 5e-4.

@@ -10,6 +10,7 @@ round-trips exactly, which is how checkpoints, caches and manifests carry it.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
@@ -23,6 +24,27 @@ if TYPE_CHECKING:  # torch is imported lazily: the CLI should start fast
     import torch
 
 
+# Size bounds checked before a config's own validate() builds any matrix from its sizes
+# (a forged checkpoint or manifest must not make tinykws allocate terabytes). Far above
+# every preset: a 1024-band filterbank of a 65,536-point FFT is 128 MiB.
+_SIZE_LIMITS = {"sample_rate": 192_000, "fft_length": 1 << 16, "window_samples": 1 << 16,
+                "stride_samples": 1 << 16, "num_mel_bins": 1024, "num_channels": 1024, "num_coeffs": 1024,
+                "window_ms": 10_000, "stride_ms": 10_000}
+_MAX_SIZE = 1 << 24  # any other integer setting (clip_samples: 17 minutes at 16 kHz)
+_MAX_BITS = 62  # settings named *_bits or *_shift are shift counts
+
+
+def check_config_sizes(config: Any, kind: str) -> None:
+    """ConfigError for an integer setting of `config` beyond the bounds above."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            continue
+        limit = _MAX_BITS if f.name.endswith(("_bits", "_shift")) else _SIZE_LIMITS.get(f.name, _MAX_SIZE)
+        if abs(value) > limit:
+            raise ConfigError(f"{kind} front-end: {f.name} {value} is out of range (at most {limit})")
+
+
 class Frontend(abc.ABC):
     """A feature extractor from 16 kHz mono float32 audio to a (frames, features) matrix."""
 
@@ -30,6 +52,7 @@ class Frontend(abc.ABC):
 
     def __init__(self, config: Any):
         # Every config class has validate(): an impossible setting fails here, by name.
+        check_config_sizes(config, self.kind or type(self).__name__)
         config.validate()
         self.config = config
 

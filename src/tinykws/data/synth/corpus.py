@@ -8,6 +8,7 @@ byte-identical files), parallel over worker processes.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import time
@@ -20,10 +21,11 @@ from pathlib import Path
 from tinykws.data.synth.engine import engine_names, get_engine
 from tinykws.data.synth.manifest import write_manifest
 from tinykws.data.synth.noise import copy_noise_dir, make_noise_files
-from tinykws.data.synth.plan import ClipPlan, holdout_speakers, plan_word, stable_int
+from tinykws.data.synth.plan import VARIATIONS, ClipPlan, holdout_speakers, plan_word, stable_int
 from tinykws.data.synth.words import check_words, unknown_words_for
 from tinykws.data.synth.worker import ClipOutcome, WorkUnit, close_engines, run_unit
 from tinykws.errors import ConfigError, EngineUnavailableError, TinyKWSError
+from tinykws.fileio import ensure_folder, recover_folder, write_json
 
 # The default mix: share of clips per engine, renormalised over the installed engines.
 # espeak brings the speaker variety (360 voices), the others realism: the MLPerf reference
@@ -33,6 +35,8 @@ from tinykws.errors import ConfigError, EngineUnavailableError, TinyKWSError
 DEFAULT_ENGINE_WEIGHTS = {"espeak": 0.4, "piper": 0.15, "festival": 0.25, "flite": 0.2}
 # Costly units first, so the cheap espeak units fill the gaps at the end.
 _UNIT_ORDER = {"piper": 0, "festival": 1, "flite": 2, "espeak": 3}
+# Written first into an output folder: the options its clips were made with.
+OPTIONS_STAMP = ".tinykws-synth-options.json"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class SynthOptions:
     noise_dir: str | None = None
     noise_seconds: float = 60.0  # per generated noise recording (babble gets 1.5x)
     progress: bool = True
+    voices: str = "curated"  # "all": also each engine's extra_voices()
+    variation: str = "default"  # a name of plan.VARIATIONS
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,12 @@ def parse_engine_mix(text: str) -> tuple[tuple[str, float], ...]:
     return tuple(mix)
 
 
-def resolve_engines(mix: tuple[tuple[str, float], ...] | None) -> tuple[tuple[tuple[str, float], ...], dict]:
+VOICE_SELECTIONS = ("curated", "all")
+
+
+def resolve_engines(
+    mix: tuple[tuple[str, float], ...] | None, selection: str = "curated"
+) -> tuple[tuple[tuple[str, float], ...], dict]:
     """The engine mix to use and, per engine, its version, voices and settings.
 
     An engine asked for by name that is missing raises `EngineUnavailableError`; the
@@ -123,7 +134,7 @@ def resolve_engines(mix: tuple[tuple[str, float], ...] | None) -> tuple[tuple[tu
     for name, weight in mix:
         eng = get_engine(name)
         try:
-            voices = eng.voices()
+            voices = eng.voices() + (eng.extra_voices() if selection == "all" else [])
             info[name] = {
                 "weight": weight, "version": eng.version(), "voices": voices,
                 "settings": eng.settings_doc(), "batch_size": eng.batch_size,
@@ -189,6 +200,10 @@ def _check_options(opts: SynthOptions) -> tuple[tuple[str, ...], tuple[str, ...]
         raise ConfigError(f"--per-word must be >= 1, got {opts.per_word}")
     if opts.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {opts.workers}")
+    if opts.voices not in VOICE_SELECTIONS:
+        raise ConfigError(f"--voices must be one of {', '.join(VOICE_SELECTIONS)}, got {opts.voices!r}")
+    if opts.variation not in VARIATIONS:
+        raise ConfigError(f"--variation must be one of {', '.join(VARIATIONS)}, got {opts.variation!r}")
     n_unknown = opts.per_word * len(words) // 2 if opts.unknown_clips is None else opts.unknown_clips
     if n_unknown < 0:
         raise ConfigError(f"--unknown-clips must be >= 0, got {n_unknown}")
@@ -202,12 +217,13 @@ def plan_corpus(opts: SynthOptions, mix, info) -> list[ClipPlan]:
     words, unknown, n_unknown = _check_options(opts)
     voices = {name: info[name]["voices"] for name, _ in mix}
     plans: list[ClipPlan] = []
+    variation = VARIATIONS[opts.variation]
     for w in words:
-        plans.extend(plan_word(w, opts.per_word, opts.seed, mix, voices))
+        plans.extend(plan_word(w, opts.per_word, opts.seed, mix, voices, variation))
     for j, w in enumerate(unknown):
         count = n_unknown // len(unknown) + (1 if j < n_unknown % len(unknown) else 0)
         if count:
-            plans.extend(plan_word(w, count, opts.seed, mix, voices))
+            plans.extend(plan_word(w, count, opts.seed, mix, voices, variation))
     return plans
 
 
@@ -232,14 +248,44 @@ def _make_noise(out: Path, opts: SynthOptions, info: dict, words: tuple[str, ...
         eng.close()
 
 
+def _options_doc(opts: SynthOptions, words, unknown, n_unknown: int, mix) -> dict:
+    return {
+        "words": list(words), "unknown_words": list(unknown), "per_word": opts.per_word,
+        "unknown_clips": n_unknown, "engines": [list(m) for m in mix], "seed": opts.seed,
+        "noise_dir": opts.noise_dir, "noise_seconds": opts.noise_seconds,
+        "voices": opts.voices, "variation": opts.variation,
+    }
+
+
+def _claim_folder(out: Path, options: dict) -> None:
+    """Mark `out` as the corpus of `options` before writing into it, and refuse a folder
+    that holds a corpus of other options: resuming keeps the clips on disk, so clips of two
+    different corpora would otherwise end up mixed. Leftovers of a killed run (temporary
+    clips) are removed."""
+    ensure_folder(out)
+    for folder in [out, *(d for d in out.iterdir() if d.is_dir() and not d.is_symlink())]:
+        recover_folder(folder)
+    stamp = out / OPTIONS_STAMP
+    if stamp.is_file():
+        try:
+            earlier = json.loads(stamp.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            earlier = None
+        if earlier != json.loads(json.dumps(options)):
+            raise ConfigError(f"{out}: holds a synthetic corpus made with other options ({stamp.name}); "
+                              "use another --out folder, or delete this one to start over")
+    else:
+        write_json(stamp, options)
+
+
 def synthesize_corpus(opts: SynthOptions) -> SynthResult:
     """Make (or complete) the synthetic corpus described by `opts` in `opts.out_dir`."""
     t0 = time.perf_counter()
     words, unknown, n_unknown = _check_options(opts)
-    mix, info = resolve_engines(opts.engines)
+    mix, info = resolve_engines(opts.engines, opts.voices)
     out = Path(opts.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     plans = plan_corpus(opts, mix, info)
+    _claim_folder(out, _options_doc(opts, words, unknown, n_unknown, mix))
     existing = sum(1 for p in plans if (out / p.relpath).exists())
     units = _units(plans, info, opts.seed, str(out))
     outcomes = _run_units(units, opts.workers, len(plans) - existing, opts.progress)
@@ -256,12 +302,9 @@ def synthesize_corpus(opts: SynthOptions) -> SynthResult:
                "voices": [v.key for v in d["voices"]]}
         for name, d in info.items()
     }
-    options_doc = {
-        "words": list(words), "unknown_words": list(unknown), "per_word": opts.per_word,
-        "unknown_clips": n_unknown, "engines": [list(m) for m in mix], "seed": opts.seed,
-        "noise_dir": opts.noise_dir, "noise_seconds": opts.noise_seconds,
-    }
-    manifest = write_manifest(out, options_doc, engines_doc, plans, validation, testing, noise)
+    options_doc = _options_doc(opts, words, unknown, n_unknown, mix)
+    manifest = write_manifest(out, options_doc, engines_doc, plans, validation, testing, noise,
+                              VARIATIONS[opts.variation])
     per_word = Counter(p.word for p in plans)
     failures = [f"{o.relpath}: {o.error}" for o in outcomes if o.error]
     return SynthResult(
