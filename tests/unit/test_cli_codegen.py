@@ -104,3 +104,9 @@ def test_codegen_frontend_of_the_mlperf_reference_model(tmp_path, capsys, ref_mo
             "4,096)") in out
     manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
     assert manifest["frontend_c"]["kind"] == "mfcc" and manifest["labels"][9] == "yes"
+
+
+def test_codegen_frontend_of_a_model_without_audio_input(tmp_path, capsys):
+    export_tflite(zoo_quantized("tiny_conv"), tmp_path / "q" / "model.tflite", {"kind": "none"}, LABELS, arena=False)
+    assert main(["codegen", str(tmp_path / "q"), "--out", str(tmp_path / "c"), "--frontend"]) == 2
+    assert "not made from audio" in capsys.readouterr().err
