@@ -2,20 +2,26 @@
 
 For the MLPerf Tiny KWS reference model and a ds_cnn trained by tinykws, on qemu
 mps2-an386 (gcc -O2, Cortex-M4F), instructions counted exactly with -icount:
-- the profile (`tinykws.profile.mcu`): instructions per inference and per layer,
-  instructions per MAC, the model's flash and RAM (arena, data, bss, stack peak);
+- the profile (`tinykws profile`, `tinykws.profile.model`): instructions per inference and
+  per layer, instructions per MAC, the model's flash and RAM (arena, data, bss, stack
+  peak), against the issue's budgets (<= 7.7 M instructions, RAM <= 16 KiB, flash <= 48 KiB)
+  and TFLite Micro; and the split of one keyword decision (the C front-end on the first
+  "yes" clip of sc12_test_dev, the network on the device's features, post-processing);
 - every kws01 input (1,000, reference model) through `run_c_qemu`: outputs compared with
   the numpy runtime in TFLite Micro arithmetic, top-1, the instruction range;
 - the sc12_test_dev clips through the "c-qemu-m4" runner: bit-exactness, top-1, wall time;
 - the -icount count of one inference against the execution trace (`tinykws.mcu.trace`).
 Printed beside the TFLite Micro anchors of ../shared/anchors/tflm_m4/results.md, or
 re-measured in the same run when --tflm-work names a folder where that anchor's build.sh
-has run (its app/ is rebuilt and run for the reference and CMSIS-NN kernels at -O2).
+has run (its app/ is rebuilt and run for the reference and CMSIS-NN kernels at -O2, for
+the reference model on the first kws01 input and for the trained model, in its own build
+folders, on the decision clip's features).
 
     .venv/bin/python bench/mcu.py [--trained DIR] [--tflm-work DIR] [--jobs N] [--skip-sc12] [--skip-trace]
 
 --trained: a `tinykws quantize` folder; default runs/bench_mcu/ds_cnn_int8, made on first
-use by training recipes/ds_cnn_sc12.yaml for 3 epochs and quantizing it (a few minutes).
+use by training recipes/ds_cnn_sc12.yaml for 3 epochs and quantizing it (a few minutes;
+its accuracy does not matter for these figures, which depend on the architecture).
 Writes JSON (default bench/results/mcu.json).
 """
 
@@ -27,6 +33,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -50,7 +57,7 @@ from tinykws.mcu.project import from_codegen  # noqa: E402
 from tinykws.mcu.runner import QemuModel  # noqa: E402
 from tinykws.mcu.toolchain import find_toolchain  # noqa: E402
 from tinykws.mcu.trace import trace_count  # noqa: E402
-from tinykws.profile.mcu import profile_project  # noqa: E402
+from tinykws.profile.model import profile_model  # noqa: E402
 
 BOARD = "mps2-an386"
 REF_MODEL = SHARED / "models" / "mlperf_kws_ref" / "kws_ref_model.tflite"
@@ -67,6 +74,9 @@ TFLM_LAYERS = {
 }
 for _dw, _pw in ((3, 4), (5, 6), (7, 8)):
     TFLM_LAYERS[_dw], TFLM_LAYERS[_pw] = TFLM_LAYERS[1], TFLM_LAYERS[2]
+# The issue's budgets for one inference on the M4: instructions, RAM (arena + data + bss +
+# stack peak) and flash (code + weights + tables), the last two in KiB.
+BUDGET = {"instructions": 7_700_000, "ram_bytes": 16 * 1024, "flash_bytes": 48 * 1024}
 
 
 def kws01_inputs() -> tuple[np.ndarray, np.ndarray]:
@@ -99,9 +109,18 @@ def trained_model(path: Path | None, jobs: int) -> Path:
     return folder
 
 
-def profile_row(name: str, project, work: Path) -> dict:
-    profile = profile_project(project, name=name, target="cortex-m4", work_dir=work)
-    return profile.to_dict()
+def decision_clip() -> Path:
+    """The clip of the decision split: the first "yes" recording of sc12_test_dev."""
+    return sorted((SHARED / "data" / "sc12_test_dev" / "yes").iterdir())[0]
+
+
+def profile_row(path: Path, clip: Path) -> dict:
+    """`tinykws profile MODEL --clip CLIP` as JSON, with the budgets checked."""
+    profile = profile_model(path, target="cortex-m4", clip=clip).to_dict()
+    m = profile["model_footprint"]
+    profile["budget"] = {**BUDGET, "instructions_ok": profile["instructions_per_inference"] <= BUDGET["instructions"],
+                         "ram_ok": m["ram"] <= BUDGET["ram_bytes"], "flash_ok": m["flash"] <= BUDGET["flash_bytes"]}
+    return profile
 
 
 def trace_check(project, inputs: np.ndarray, work: Path) -> dict:
@@ -152,13 +171,32 @@ def sc12_run(model_path: Path, jobs: int) -> dict:
             "seconds": round(seconds, 1), "jobs": jobs}
 
 
-def tflm_remeasure(work: Path) -> dict:
-    """Rebuild and run the TFLite Micro anchor firmware in a build.sh work folder."""
+def clip_input(model_path: Path, clip: Path) -> np.ndarray:
+    """The int8 network input of `clip` as tinykws feeds the model (its numpy front-end,
+    then TFLite's QUANTIZE with the input tensor's scale and zero point)."""
+    from tinykws.codegen.frontends.generate import resolve_frontend
+    from tinykws.codegen.frontends.pipeline import example_clip
+    from tinykws.codegen.source import load_network
+    from tinykws.intmodel.quantize_io import quantize
+
+    source = load_network(model_path, with_frontend=True)
+    frontend = resolve_frontend(source.frontend)
+    pcm, _ = example_clip(clip, frontend)
+    floats = (pcm.astype(np.float32) / np.float32(32768))[None]
+    return quantize(frontend.compute_batch(floats), source.model.input_tensors[0]).reshape(-1)
+
+
+def tflm_remeasure(work: Path, model: Path, model_input: Path, tag: str | None = None) -> dict:
+    """Build and run the TFLite Micro anchor firmware (reference and CMSIS-NN kernels, -O2)
+    of a build.sh work folder for `model` on `model_input` (int8 bytes); `tag` gives the
+    builds their own folders (the default ones hold the MLPerf reference model)."""
     app = work / "app"
-    env = {**os.environ, "MODEL": str(REF_MODEL), "KWSIN": str(KWS01 / "tst_000000_Stop_7.bin")}
+    env = {**os.environ, "MODEL": str(model), "KWSIN": str(model_input)}
     found = {}
     for kernels, key in (("ref", "reference"), ("cmsis", "cmsis_nn")):
         make = ["make", "-C", str(app), f"KERNELS={kernels}", "OPT=-O2", f"SRC={work / 'src'}"]
+        if tag:
+            make.append(f"BUILD=build/{tag}_{kernels}_O2")
         subprocess.run(make + ["-j2"], check=True, capture_output=True, env=env)
         out = subprocess.run(make + ["-s", "run"], check=True, capture_output=True, text=True, env=env, timeout=600)
         text = out.stdout + out.stderr
@@ -170,9 +208,20 @@ def tflm_remeasure(work: Path) -> dict:
     return found
 
 
+def tflm_of(results: dict, name: str) -> dict:
+    """TFLite Micro's figures for model `name`: re-measured in this run, else (the MLPerf
+    reference model only) the recorded anchors, else {}."""
+    if results["models"][name].get("tflm"):
+        return results["models"][name]["tflm"]
+    if name == "mlperf_ref":
+        return {key: {"instructions": TFLM_TOTAL[key], "arena_bytes": TFLM_ARENA[key], "layers": []}
+                for key in TFLM_TOTAL}
+    return {}
+
+
 def print_tables(results: dict) -> None:
     ref = results["models"]["mlperf_ref"]["profile"]
-    tflm = results.get("tflm_remeasured") or {}
+    tflm = results["models"]["mlperf_ref"].get("tflm") or {}
     print(f"\nMLPerf KWS reference (DS-CNN) on qemu {BOARD}, gcc -O2; instructions (qemu counts instructions, not cycles)")
     print(f"{'#':>2} {'op':<18} {'MACs':>9} {'tinykws C':>11} {'instr/MAC':>9} {'TFLM ref':>21} {'TFLM CMSIS-NN':>13}")
     for layer in ref["layers"]:
@@ -182,8 +231,8 @@ def print_tables(results: dict) -> None:
         per_mac = f"{layer['instructions_per_mac']:.2f}" if layer["instructions_per_mac"] else ""
         print(f"{layer['index']:>2} {layer['op']:<18} {layer['macs']:>9,} {layer['instructions']:>11,} {per_mac:>9} "
               f"{anchor[0]:>21} {anchor[1]:>13}")
-    ref_total = tflm.get("reference", {}).get("instructions") or TFLM_TOTAL["reference"]
-    cmsis_total = tflm.get("cmsis_nn", {}).get("instructions") or TFLM_TOTAL["cmsis_nn"]
+    ref_total = tflm_of(results, "mlperf_ref")["reference"]["instructions"]
+    cmsis_total = tflm_of(results, "mlperf_ref")["cmsis_nn"]["instructions"]
     print(f"   {'total':<18} {ref['macs']:>9,} {ref['instructions_per_inference']:>11,} "
           f"{ref['instructions_per_mac']:>9.2f} {ref_total:>21,} {cmsis_total:>13,}")
     print(f"TFLM figures: {'re-measured in this run' if tflm else 'recorded anchors, ' + str(ANCHOR_DIR / 'results.md')}")
@@ -194,11 +243,49 @@ def print_tables(results: dict) -> None:
         print(f"{name:<12} {p['instructions_per_inference']:>15,} {p['instructions_per_mac'] or 0:>10.2f} "
               f"{m['flash']:>10,} ({m['text']:,}+{m['rodata']:,}+{m['data']:,}) {m['ram']:>9,} "
               f"({m['data']:,}+{m['bss']:,}+{m['stack']:,}) {p['arena_bytes']:>8,}")
-    print(f"TFLM (recorded): arena {TFLM_ARENA['reference']:,} B (reference) / {TFLM_ARENA['cmsis_nn']:,} B (CMSIS-NN)")
+    print_budgets(results)
+    print_decisions(results)
     for name, entry in results["models"].items():
-        for key in ("kws01", "sc12", "trace"):
+        for key in ("quantize_summary", "kws01", "sc12", "trace"):
             if key in entry:
                 print(f"{name} {key}: {entry[key]}")
+
+
+def print_budgets(results: dict) -> None:
+    print(f"\nagainst the budgets (<= {BUDGET['instructions'] / 1e6:.1f} M instructions, RAM <= "
+          f"{BUDGET['ram_bytes']:,} B, flash <= {BUDGET['flash_bytes']:,} B) and TFLite Micro running the same "
+          "model on the same board (-O2):")
+    print(f"{'model':<16} {'MACs':>10} {'instructions':>13} {'budget':>6} {'RAM B':>7} {'budget':>6} {'flash B':>8} "
+          f"{'budget':>6} {'arena B':>8} {'TFLM ref':>11} {'TFLM CMSIS-NN':>13} {'TFLM arena B':>12}")
+    for name, entry in results["models"].items():
+        p, b = entry["profile"], entry["profile"]["budget"]
+        m = p["model_footprint"]
+        tflm = tflm_of(results, name)
+        ref, cmsis = (tflm.get(k, {}) for k in ("reference", "cmsis_nn"))
+        print(f"{name:<16} {p['macs']:>10,} {p['instructions_per_inference']:>13,} "
+              f"{'ok' if b['instructions_ok'] else 'OVER':>6} {m['ram']:>7,} {'ok' if b['ram_ok'] else 'OVER':>6} "
+              f"{m['flash']:>8,} {'ok' if b['flash_ok'] else 'OVER':>6} {p['arena_bytes']:>8,} "
+              f"{ref.get('instructions') or 0:>11,} {cmsis.get('instructions') or 0:>13,} "
+              f"{cmsis.get('arena_bytes') or 0:>12,}")
+    where = "re-measured in this run" if any(e.get("tflm") for e in results["models"].values()) else \
+        "recorded anchors (" + str(ANCHOR_DIR / "results.md") + ")"
+    print(f"TFLM figures: {where}; 0 where not measured")
+
+
+def print_decisions(results: dict) -> None:
+    for name, entry in results["models"].items():
+        split = entry["profile"].get("decision")
+        if not split:
+            print(f"\n{name}: no decision split ({'; '.join(entry['profile']['notes'])})")
+            continue
+        print(f"\n{name}: one keyword decision on {split['clip']} ({split['per']}): {split['instructions']:,} "
+              f"instructions, top class {split['label']}")
+        for stage in split["stages"]:
+            print(f"  {stage['name']:<16} {stage['instructions']:>11,} {100 * stage['share']:>7.2f} %  "
+                  f"stack {stage['stack_bytes']:>4} B  static RAM {stage['static_ram_bytes']:>6,} B  "
+                  f"flash {stage['flash_bytes']:>6,} B  {stage['what']}")
+        print(f"  whole decision: flash {split['flash_bytes']:,} B (budget of one inference {BUDGET['flash_bytes']:,}), "
+              f"RAM {split['ram_bytes']:,} B (static + deepest stack; budget {BUDGET['ram_bytes']:,})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,22 +301,32 @@ def main(argv: list[str] | None = None) -> int:
     tools = find_toolchain()
     results: dict = {"board": BOARD, "toolchain": tools.describe(), "models": {}}
     models = {"mlperf_ref": REF_MODEL, "tinykws_ds_cnn": trained_model(args.trained, args.jobs) / "model.tflite"}
+    clip = decision_clip()
     with tempfile.TemporaryDirectory(prefix="tkws_bench_mcu_") as tmp:
         for name, path in models.items():
             work = Path(tmp) / name
             intmodel, project = generated(path, work / "project")
-            entry = {"model": str(path), "profile": profile_row(name, project, work)}
+            entry = {"model": str(path), "profile": profile_row(path, clip)}
+            summary = path.parent / "summary.json"
+            if summary.is_file():  # a `tinykws quantize` folder: what the model scores
+                facts = json.loads(summary.read_text())
+                entry["quantize_summary"] = {k: facts.get(k) for k in ("accuracy", "test_source", "size_bytes")}
             if name == "mlperf_ref":
                 entry["kws01"] = kws01_run(intmodel, project, args.jobs)
             if not args.skip_sc12:
                 entry["sc12"] = sc12_run(path, args.jobs)
             if not args.skip_trace and name == "mlperf_ref":
                 entry["trace"] = trace_check(project, kws01_inputs()[0], work)
+            if args.tflm_work and name == "mlperf_ref":
+                entry["tflm"] = tflm_remeasure(args.tflm_work, path, KWS01 / "tst_000000_Stop_7.bin")
+            elif args.tflm_work:
+                model_input = work / "clip_input.bin"
+                model_input.write_bytes(clip_input(path, clip).tobytes())
+                entry["tflm"] = tflm_remeasure(args.tflm_work, path, model_input, tag=name)
+                entry["tflm"]["input"] = f"{clip.name}, numpy front-end, quantized as the model input"
             results["models"][name] = entry
     results["tflm_anchor"] = {"source": str(ANCHOR_DIR / "results.md"), "instructions": TFLM_TOTAL,
                               "arena_bytes": TFLM_ARENA}
-    if args.tflm_work:
-        results["tflm_remeasured"] = tflm_remeasure(args.tflm_work)
     print_tables(results)
     write_json(args.out, results)
     print(f"\nwrote {args.out}")

@@ -5,38 +5,19 @@ the portable C path."""
 
 from __future__ import annotations
 
-import functools
 import subprocess
 
 import numpy as np
 import pytest
-import torch
-from torch import nn
 
+from c_cases import zoo_quantized
 from tinykws.codegen import generate_project
 from tinykws.intmodel import run
 from tinykws.intmodel.from_quantized import intmodel_from_quantized
 from tinykws.mcu.project import from_codegen
 from tinykws.mcu.runner import QemuModel
-from tinykws.models import build_model, model_info
 
 pytestmark = pytest.mark.mcu
-
-
-@functools.cache
-def _quantized_ds_cnn():
-    """ds_cnn with random weights and batch-norm statistics, PTQ on random features."""
-    from tinykws.quant import quantize_ptq
-
-    torch.manual_seed(0)
-    model = build_model("ds_cnn")
-    g = torch.Generator().manual_seed(1)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.copy_(torch.rand(m.num_features, generator=g) - 0.5)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-    calib = (np.random.default_rng(0).normal(size=(6, *model_info("ds_cnn").input_shape)) * 3).astype(np.float32)
-    return quantize_ptq(model.eval(), calib)
 
 
 def _inputs(intmodel, count: int, seed: int) -> np.ndarray:
@@ -47,7 +28,7 @@ def _inputs(intmodel, count: int, seed: int) -> np.ndarray:
 
 @pytest.mark.parametrize("board", ["mps2-an386", "mps2-an385", "mps2-an500"])
 def test_generated_ds_cnn_equals_numpy_runtime(toolchain, tmp_path, board):
-    intmodel = intmodel_from_quantized(_quantized_ds_cnn(), "tflite_micro")
+    intmodel = intmodel_from_quantized(zoo_quantized("ds_cnn"), "tflite_micro")
     project = from_codegen(generate_project(intmodel, tmp_path / "project"), intmodel)
     inputs = _inputs(intmodel, 4, seed=sum(map(ord, board)))
     model = QemuModel(project, board)
@@ -68,7 +49,7 @@ def test_c_qemu_runner_on_an_exported_tflite(toolchain, tmp_path):
     from tinykws.export.tflite import export_tflite
 
     assert {"c-qemu-m3", "c-qemu-m4", "c-qemu-m7"} <= set(runner_names())
-    path = export_tflite(_quantized_ds_cnn(), tmp_path / "model.tflite", {"kind": "test"},
+    path = export_tflite(zoo_quantized("ds_cnn"), tmp_path / "model.tflite", {"kind": "test"},
                          [str(i) for i in range(12)]).tflite_path
     with open_runner("reference", path, arithmetic="tflite_micro") as reference:
         inputs = _inputs(reference.intmodel, 3, seed=5)

@@ -1,5 +1,5 @@
 """`tinykws profile MODEL [--target cortex-m4|cortex-m7|cortex-m3] [--board NAME]
-[--clock-mhz F] [--cpi C] [--inputs N] [--html OUT] [--json]`."""
+[--clock-mhz F] [--cpi C] [--inputs N] [--clip WAV] [--window N] [--html OUT] [--json]`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
             "per layer op, output shape, parameters, MACs, instructions, instructions per MAC and arena bytes; "
             "totals: flash, RAM (arena, data, bss and the measured stack peak), instructions per inference, and "
             "inferences per second at a clock under a stated cycles-per-instruction assumption (qemu counts "
-            "instructions, not cycles). With --board, the model's share of that board's flash and RAM."
+            "instructions, not cycles). With --board, the model's share of that board's flash and RAM. When the "
+            "model's front-end is known, one keyword decision is split into pre-processing (the C front-end on "
+            "one 1 s clip), the network (on the features the device computed) and post-processing (argmax and "
+            "smoothing, tkws_postprocess), each in instructions and as a share."
         ),
     )
     p.add_argument("model", metavar="MODEL",
@@ -31,8 +34,15 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--cpi", type=float, default=1.0, metavar="C",
                    help="assumed cycles per instruction for the speed estimate (default 1.0)")
     p.add_argument("--inputs", type=int, default=1, metavar="N",
-                   help="seeded random inputs to run (the counts are from the first; default 1)")
-    p.add_argument("--html", metavar="OUT", help="write an HTML page (OUT), its PNG and JSON beside it")
+                   help="inputs to run (the counts are from the first: the clip's features when the decision is "
+                        "measured, else seeded random; the others seeded random; default 1)")
+    p.add_argument("--clip", metavar="WAV",
+                   help="the audio clip of the decision split (default: seeded noise), e.g. a file of "
+                        "../shared/data/sc12_test_dev")
+    p.add_argument("--window", type=int, default=4, metavar="N",
+                   help="outputs the post-processing averages (default 4)")
+    p.add_argument("--html", metavar="OUT",
+                   help="write an HTML page (OUT), its PNGs (layers; the decision) and JSON beside it")
     p.add_argument("--json", action="store_true", help="print every figure as JSON")
     p.set_defaults(func=run)
 
@@ -50,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         args.model, target=args.target, board=board,
         clock_hz=None if args.clock_mhz is None else args.clock_mhz * 1e6, cpi=args.cpi,
         inputs_fn=lambda input_bytes: default_inputs(input_bytes, count=max(args.inputs, 1)),
+        clip=args.clip, window=args.window,
     )
     data = profile.to_dict()
     if args.html:
@@ -60,18 +71,29 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
-    from tinykws.report.mcu import layer_rows, summary_facts
+    from tinykws.report.mcu import decision_rows, layer_rows, summary_facts
 
-    rows = layer_rows(profile)
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(str(v).rjust(w) if i >= 4 or i == 0 else str(v).ljust(w)
-                        for i, (v, w) in enumerate(zip(row, widths))).rstrip())
+    print_table(layer_rows(profile), left=(1, 2, 3))
     print()
     for key, value in summary_facts(profile).items():
         print(f"{key}: {value}")
+    if profile.decision is not None:
+        split = profile.decision
+        print(f"\none keyword decision on {split.clip}: {split.instructions:,} instructions, "
+              f"{split.per}; top class {split.label or '(no labels)'}")
+        print_table(decision_rows(profile), left=(0, 1))
+        for note in split.notes:
+            print(f"note: {note}")
     for note in profile.notes[1:]:
         print(f"note: {note}")
     if args.html:
         print(f"wrote {args.html} (+ .png, .json)")
     return 0
+
+
+def print_table(rows: list[tuple], left: tuple[int, ...]) -> None:
+    """Rows as aligned columns; the columns in `left` flush left, the others right."""
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(v).ljust(w) if i in left else str(v).rjust(w)
+                        for i, (v, w) in enumerate(zip(row, widths))).rstrip())

@@ -8,8 +8,10 @@ calls, kernels written by tinykws), and the front-ends become C with tables gene
 
 The contract of a generated project (firmware builds rely on it; keep it stable):
 - files: `<name>.h` / `<name>.c` (default name "model"), the kernels `tkws_*.c` / `tkws_*.h`,
-  an example `main.c`, a `Makefile` and `manifest.json`; the library is every .c file but
-  main.c (`CodegenResult.sources`), compiled as C99 with the folder on the include path;
+  the post-processing `tkws_postprocess.c/.h`, an example `main.c`, a `Makefile` and
+  `manifest.json`; with a front-end (`generate_pipeline_example`, `tinykws codegen
+  --frontend`) also `frontend.h` / `frontend.c`; the library is every .c file but main.c
+  (`CodegenResult.sources`), compiled as C99 with the folder on the include path;
 - `int tkws_invoke(const int8_t *input, int8_t *output)`: runs one inference; `input` holds
   TKWS_INPUT_BYTES int8 values (all model inputs one after another), `output` receives
   TKWS_OUTPUT_BYTES; returns 0 on success (-1 for a NULL pointer). Not reentrant;
@@ -21,6 +23,13 @@ The contract of a generated project (firmware builds rely on it; keep it stable)
 - profiling hooks: `TKWS_LAYER_BEGIN(i)` and `TKWS_LAYER_END(i)` surround layer i's kernel
   call (i = 0 .. TKWS_NUM_LAYERS - 1, in order, once per inference); they are no-ops
   unless defined before model.c is compiled (e.g. `-include hooks.h`);
+- `int tkws_features(const int16_t *pcm, int n_samples, int8_t *features_out)` (frontend.h,
+  when present): one clip of 16-bit PCM -> TKWS_FEATURES_COUNT int8 values quantized as the
+  network input, ready for tkws_invoke; returns 0 (-1 for NULL or n_samples < 0);
+- `tkws_smoother_init(&s, history, sums, classes, window)` and
+  `tkws_postprocess(&s, output, &decision)` (tkws_postprocess.h): per network output, its
+  argmax and the argmax of the mean over the last `window` outputs; the caller owns the
+  memory (window x classes int8 and classes int32);
 - `TKWS_ARENA_ATTRIBUTE` (empty by default) is appended to the arena's definition, e.g. to
   place it in a RAM section;
 - kernels use the Cortex-M DSP instructions when `__ARM_FEATURE_DSP` is defined (define

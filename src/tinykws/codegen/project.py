@@ -1,8 +1,9 @@
 """`generate_project`: an IntModel becomes a self-contained C99 project folder.
 
-Written files: `<name>.h` / `<name>.c` (the network), the kernel sources `tkws_*.c/h`
-(copied from the package), `main.c` (example), `Makefile` and `manifest.json`, plus any
-extra files the caller adds (a front-end, board glue).
+Written files: `<name>.h` / `<name>.c` (the network), the kernel and post-processing
+sources `tkws_*.c/h` (copied from the package), `main.c` (example), `Makefile` and
+`manifest.json`, plus any extra files the caller adds (a front-end, board glue). Given a
+board's `MemoryBudget`, a project that cannot fit it is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from typing import Any
 import numpy as np
 
 from tinykws import __version__
+from tinykws.codegen.fit import FitCheck, MemoryBudget, PartCost, check_fit
 from tinykws.codegen.lower import DSP_BLOCK_PIXELS, KernelCall, lower_op
+from tinykws.codegen.postprocess import POSTPROCESS_FILES
 from tinykws.codegen.render import layer_label, render_header, render_source
 from tinykws.codegen.scaffold import example_main, makefile
 from tinykws.errors import ConfigError, UnsupportedOpError
@@ -31,7 +34,8 @@ from tinykws.intmodel.runtime import run
 
 PROJECT_FORMAT = "tinykws-c-project"
 KERNEL_FILES = ("tkws_kernels.h", "tkws_fixedpoint.h", "tkws_dsp.h", "tkws_conv.c", "tkws_depthwise.c",
-                "tkws_fc.c", "tkws_pool.c", "tkws_elementwise.c", "tkws_softmax.c", "tkws_slice.c")
+                "tkws_fc.c", "tkws_pool.c", "tkws_elementwise.c", "tkws_softmax.c", "tkws_slice.c",
+                *POSTPROCESS_FILES)
 _LISTED_INPUT_BYTES = 2048  # test inputs up to this size are listed in the manifest, larger ones only hashed
 
 
@@ -58,8 +62,9 @@ class LayerInfo:
 
 @dataclass(frozen=True)
 class CodegenResult:
-    """What `generate_project` wrote. `sources` are the library's C files (the network and
-    the kernels; not main.c), `include_dirs` what to pass as -I, sizes in bytes."""
+    """What `generate_project` wrote. `sources` are the library's C files (the network, the
+    kernels, post-processing and extra files; not main.c), `include_dirs` what to pass as
+    -I, sizes in bytes; `fit` what was checked against a board, if one was given."""
 
     out_dir: Path
     name: str
@@ -79,6 +84,7 @@ class CodegenResult:
     arithmetic: str
     layers: tuple[LayerInfo, ...]
     plan: MemoryPlan
+    fit: FitCheck | None = None
 
     @property
     def source_hash(self) -> str:
@@ -89,7 +95,7 @@ class CodegenResult:
         return digest.hexdigest()
 
 
-def _contract(model: IntModel) -> tuple[list[str] | None, Any]:
+def model_contract(model: IntModel) -> tuple[list[str] | None, Any]:
     """Labels and front-end from the model's metadata (direct keys, or the manifest
     tinykws embeds in its .tflite files)."""
     meta = model.metadata or {}
@@ -165,7 +171,9 @@ def _copy_kernels(out_dir: Path) -> list[str]:
 def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str = "model",
                      example_input: np.ndarray | None = None, example_description: str | None = None,
                      extra_files: Mapping[str, str | bytes] | None = None, in_place: bool = True,
-                     example_main_c: str | None = None, block_pixels: int = DSP_BLOCK_PIXELS) -> CodegenResult:
+                     example_main_c: str | None = None, block_pixels: int = DSP_BLOCK_PIXELS,
+                     budget: MemoryBudget | None = None, parts: Sequence[PartCost] = (),
+                     manifest_extra: Mapping[str, Any] | None = None) -> CodegenResult:
     """Write `model` as a C99 project into `out_dir` and return what was written.
 
     `name` names the network's files (`<name>.h`, `<name>.c`); `example_input` (int8, the
@@ -174,18 +182,27 @@ def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str =
     library sources); `in_place=False` gives every tensor its own bytes; `example_main_c`
     replaces the example main.c (e.g. a whole keyword pipeline with a front-end);
     `block_pixels` trades arena for speed in the Cortex-M DSP convolutions (see lower_op).
-    Raises UnsupportedOpError for an operator or tensor type the C kernels cannot run.
+    `budget`: a board's RAM, flash and stack; the project (its arena and weights, plus the
+    RAM and tables of the extra `parts`, such as a front-end) is checked against it before
+    anything is written (`tinykws.codegen.fit`), and the Makefile compiles for its core.
+    `manifest_extra` adds keys to manifest.json.
+    Raises UnsupportedOpError for an operator or tensor type the C kernels cannot run,
+    TargetError for a project that does not fit `budget`.
     """
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name.startswith("tkws_") or name == "main":
         raise ConfigError(f"project name {name!r} must be a C identifier, not 'main' nor starting with 'tkws_'")
     _check_model(model)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     calls: list[KernelCall] = [lower_op(model, k, block_pixels) for k in range(len(model.ops))]
     plan = plan_memory(model, {k: c.scratch_bytes for k, c in enumerate(calls) if c.scratch_bytes},
                        in_place=in_place)
-    labels, frontend = _contract(model)
+    labels, frontend = model_contract(model)
+    fit = None
+    if budget is not None:
+        fit = check_fit(model_name(model), budget, arena_bytes=plan.arena_bytes,
+                        param_bytes=sum(c.param_bytes for c in calls), parts=parts)
 
+    out.mkdir(parents=True, exist_ok=True)
     write_text(out / f"{name}.h", render_header(model, name, plan, calls, labels))
     write_text(out / f"{name}.c", render_source(model, name, plan, calls))
     kernel_files = _copy_kernels(out)
@@ -213,7 +230,7 @@ def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str =
 
     library_c = [f"{name}.c", *[f for f in kernel_files if f.endswith(".c")], *extra_sources]
     headers = [f"{name}.h", *[f for f in kernel_files if f.endswith(".h")]]
-    write_text(out / "Makefile", makefile(name, library_c, headers))
+    write_text(out / "Makefile", makefile(name, library_c, headers, budget.cflags if budget else ()))
 
     in_place_ops = {op for op, _, _ in plan.in_place}
     layers = tuple(LayerInfo(k, model.tensors[op.outputs[0]].name, op.kind, calls[k].function, calls[k].summary,
@@ -225,9 +242,16 @@ def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str =
         arena_bytes=plan.arena_bytes, scratch_bytes=plan.scratch_bytes, input_bytes=input_bytes,
         output_bytes=sum(t.nbytes for t in model.output_tensors),
         output_shapes=tuple(tuple(t.shape) for t in model.output_tensors), param_bytes=sum(c.param_bytes for c in calls),
-        macs=sum(c.macs for c in calls), arithmetic=model.arithmetic, layers=layers, plan=plan)
-    write_json(result.manifest, _manifest(model, result, labels, frontend, tests, expected, headers))
+        macs=sum(c.macs for c in calls), arithmetic=model.arithmetic, layers=layers, plan=plan, fit=fit)
+    write_json(result.manifest, {**_manifest(model, result, labels, frontend, tests, expected, headers),
+                                 **(manifest_extra or {})})
     return result
+
+
+def model_name(model: IntModel) -> str:
+    """The file a network came from (its name), for messages; "the model" when unknown."""
+    source = str((model.metadata or {}).get("source") or "")
+    return Path(source).name if source and not source.startswith("<") else "the model"
 
 
 def _io(model: IntModel, indices: Sequence[int]) -> list[dict[str, Any]]:
@@ -253,10 +277,14 @@ def _manifest(model: IntModel, result: CodegenResult, labels, frontend, tests, e
         "scratch_bytes": result.scratch_bytes,
         "param_bytes": result.param_bytes,
         "macs": result.macs,
+        "board_fit": result.fit.to_dict() if result.fit else None,
         "api": {
             "invoke": "int tkws_invoke(const int8_t *input, int8_t *output); returns 0 on success",
             "hooks": "TKWS_LAYER_BEGIN(i) / TKWS_LAYER_END(i) around layer i, no-ops unless defined "
                      "(e.g. -include hooks.h)",
+            "postprocess": "tkws_postprocess.h: tkws_smoother_init(&s, history, sums, classes, window), then "
+                           "tkws_postprocess(&s, output, &decision) per network output: argmax and the argmax "
+                           "of the mean over the last `window` outputs",
             "macros": ["TKWS_ARENA_BYTES", "TKWS_SCRATCH_BYTES", "TKWS_INPUT_BYTES", "TKWS_OUTPUT_BYTES",
                        "TKWS_NUM_LAYERS", "TKWS_MACS", "TKWS_INPUT_SCALE", "TKWS_INPUT_ZERO_POINT",
                        "TKWS_OUTPUT_SCALE", "TKWS_OUTPUT_ZERO_POINT", "TKWS_LAYER_NAMES", "TKWS_LAYER_MACS"],

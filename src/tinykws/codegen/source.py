@@ -1,6 +1,8 @@
 """The integer network a C project is generated from: an int8 .tflite file, or a folder
 holding model.tflite and manifest.json (as `tinykws quantize` writes), with the labels
-and front-end of its tinykws manifest when there is one."""
+and front-end of its tinykws manifest when there is one. A foreign file (the MLPerf
+reference model, say) gets the front-end and labels `tinykws evaluate` assumes when the
+caller needs a front-end (`with_frontend`), and the notes say so."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tinykws.errors import ModelFormatError
-from tinykws.export.contract import file_sha256
+from tinykws.export.contract import file_sha256, resolve_contract
 from tinykws.export.manifest import read_manifest
 from tinykws.fixedpoint.arithmetic import check_arithmetic
+from tinykws.formats.tflite_reader import read_tflite
 from tinykws.intmodel.from_tflite import intmodel_from_tflite
 from tinykws.intmodel.graph import IntModel
 
@@ -19,12 +22,19 @@ from tinykws.intmodel.graph import IntModel
 @dataclass(frozen=True)
 class NetworkSource:
     """The network and where its labels and front-end came from ("embedded metadata",
-    "manifest.json" or "none"); `notes` say what was ignored."""
+    "manifest.json", "assumed" or "none"); `notes` say what was assumed or ignored."""
 
     path: Path
     model: IntModel
     contract: str
     notes: tuple[str, ...]
+
+    @property
+    def frontend(self) -> dict | None:
+        """The front-end config the network's input was made with, if known."""
+        from tinykws.codegen.project import model_contract
+
+        return model_contract(self.model)[1]
 
 
 def tflite_path(model) -> Path:
@@ -33,6 +43,9 @@ def tflite_path(model) -> Path:
     if not isinstance(model, (str, os.PathLike)):
         raise ModelFormatError("give a .tflite path or a folder with model.tflite (as `tinykws quantize` writes)")
     p = Path(model)
+    if p.is_dir() and not (p / "model.tflite").is_file() and (p / "config.yaml").is_file():
+        raise ModelFormatError(f"{p}: a training run, not an int8 model; quantize it first: "
+                               f"tinykws quantize {p} --out QUANT_DIR")
     if p.is_dir():
         p = p / "model.tflite"
     if not p.is_file():
@@ -40,15 +53,25 @@ def tflite_path(model) -> Path:
     return p
 
 
-def load_network(path: str | os.PathLike, arithmetic: str = "tflite_micro") -> NetworkSource:
+def load_network(path: str | os.PathLike, arithmetic: str = "tflite_micro", *,
+                 with_frontend: bool = False, frontend: str | None = None) -> NetworkSource:
     """The IntModel of `path` (a .tflite, or a folder with model.tflite) for `arithmetic`.
 
+    with_frontend: the network's front-end and labels are needed, resolved as `tinykws
+    evaluate` does (`tinykws.export.contract`): the file's own, else for a foreign file
+    `mlperf_mfcc` for a 49x10 input and the MLPerf labels (noted; ConfigError for another
+    input). `frontend` (a preset name) replaces the file's front-end (noted).
     Raises ModelFormatError for a missing or malformed file, UnsupportedOpError for an
     operator the integer runtime cannot run, ConfigError for an unknown arithmetic.
     """
     check_arithmetic(arithmetic)
     p = tflite_path(path)
-    model = intmodel_from_tflite(p, arithmetic)
+    tfl = read_tflite(p)
+    model = intmodel_from_tflite(tfl, arithmetic)
+    if with_frontend or frontend is not None:
+        contract = resolve_contract(p, tfl, frontend)
+        metadata = {**model.metadata, "labels": list(contract.labels), "frontend": contract.frontend}
+        return NetworkSource(p, replace(model, metadata=metadata), contract.source, contract.notes)
     notes: list[str] = []
     if "tinykws" in (model.metadata.get("tflite_metadata") or {}):
         return NetworkSource(p, model, "embedded metadata", ())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tinykws.codegen.fit import MemoryBudget
 from tinykws.errors import ConfigError
 
 KIB = 1024
@@ -69,6 +70,11 @@ class Board:
     @property
     def emulated(self) -> bool:
         return self.qemu_machine is not None
+
+    def budget(self) -> MemoryBudget:
+        """What the code generator checks a project against: RAM, flash, the stack it
+        reserves (bytes) and the core's compiler flags."""
+        return MemoryBudget(self.name, self.ram_bytes, self.flash_bytes, self.stack_bytes, self.core.cflags)
 
     def to_dict(self) -> dict:
         """A JSON-ready record."""

@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from tinykws.codegen.fit import check_fit
 from tinykws.errors import TargetError
 from tinykws.fileio import write_text
 from tinykws.mcu.boards import Board
@@ -92,6 +93,12 @@ class SectionSizes:
         """Bytes of RAM taken before the stack: .data and .bss."""
         return self.data + self.bss
 
+    def minus(self, other: "SectionSizes") -> "SectionSizes":
+        """What this firmware has beyond `other` (the same firmware without a part), per
+        section; the reserved stack is the firmware's, not a part's, so it is 0."""
+        return SectionSizes(text=self.text - other.text, rodata=self.rodata - other.rodata,
+                            data=self.data - other.data, bss=self.bss - other.bss, stack_reserved=0)
+
     def to_dict(self) -> dict[str, int]:
         return {"text": self.text, "rodata": self.rodata, "data": self.data, "bss": self.bss,
                 "stack_reserved": self.stack_reserved, "flash": self.flash, "static_ram": self.static_ram}
@@ -156,15 +163,11 @@ def read_sizes(elf: str | os.PathLike) -> SectionSizes:
 
 
 def check_arena_fits(project: CProject, board: Board) -> None:
-    """Refuse a project whose declared arena cannot fit the board's RAM beside the stack."""
+    """Refuse a project whose declared arena cannot fit the board's RAM beside the stack
+    (the code generator's check, `tinykws.codegen.fit`, on the arena alone)."""
     if project.arena_bytes is None:
         return
-    room = board.ram_bytes - board.stack_bytes
-    if project.arena_bytes > room:
-        raise TargetError(
-            f"the model's arena of {project.arena_bytes:,} B does not fit board {board.name}: "
-            f"{board.ram_bytes:,} B of RAM less a {board.stack_bytes:,} B stack leaves {room:,} B"
-        )
+    check_fit("the model", board.budget(), arena_bytes=project.arena_bytes, param_bytes=0)
 
 
 def _overflow_message(stderr: str, board: Board) -> str | None:

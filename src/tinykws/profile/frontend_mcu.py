@@ -11,7 +11,6 @@ three instructions of that call.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,20 +18,22 @@ import numpy as np
 
 from tinykws.codegen.frontends.generate import FrontendCodegenResult
 from tinykws.errors import TargetError
-from tinykws.fileio import write_text
-from tinykws.mcu.boards import Board, get_board
-from tinykws.mcu.firmware import CProject, SectionSizes, build_firmware
-from tinykws.mcu.harness import run_harness
+from tinykws.mcu.boards import Board
+from tinykws.mcu.firmware import CProject, SectionSizes
+from tinykws.profile.wrapped import run_wrapped, wrapper_project
 
-ADAPTER_HEADER = "frontend_model.h"
-ADAPTER_SOURCE = "frontend_model.c"
+# the harness's input buffer is 8-byte aligned, so the cast to int16 is safe
+FRONTEND_CALL = """int tkws_invoke(const int8_t *input, int8_t *output)
+{
+    return tkws_features((const int16_t *)(const void *)input, TKWS_FEATURES_CLIP_SAMPLES, output);
+}"""
 
 
 @dataclass(frozen=True, eq=False)
 class FrontendMcuRun:
     """A front-end measured on `board`: per clip instructions ((N,) int64), stack bytes
     ((N,) int64) and the device's int8 features ((N, frames, features)); the firmware's
-    section sizes (bytes)."""
+    section sizes and the front-end's own (code, tables, static RAM; bytes)."""
 
     board: str
     core: str
@@ -41,6 +42,7 @@ class FrontendMcuRun:
     stack_bytes: np.ndarray
     features: np.ndarray
     firmware_sizes: SectionSizes
+    own_sizes: SectionSizes
 
     def summary(self) -> dict[str, object]:
         """JSON-ready figures: instructions (min, median, max) and stack peak over the clips."""
@@ -50,29 +52,10 @@ class FrontendMcuRun:
                 "instructions_max": int(i.max()), "stack_bytes_max": int(self.stack_bytes.max())}
 
 
-def _adapter(frontend: FrontendCodegenResult, folder: Path) -> CProject:
-    input_bytes = 2 * frontend.clip_samples
-    write_text(folder / ADAPTER_HEADER, f"""/* tinykws: a generated front-end as a measurable "model". */
-#ifndef TKWS_FRONTEND_MODEL_H
-#define TKWS_FRONTEND_MODEL_H
-#include <stdint.h>
-#define TKWS_INPUT_BYTES {input_bytes} /* one clip of int16 PCM */
-#define TKWS_OUTPUT_BYTES {frontend.feature_count} /* its int8 features */
-#define TKWS_NUM_LAYERS 0
-int tkws_invoke(const int8_t *input, int8_t *output);
-#endif
-""")
-    write_text(folder / ADAPTER_SOURCE, f"""#include "{ADAPTER_HEADER}"
-#include "frontend.h"
-
-int tkws_invoke(const int8_t *input, int8_t *output)
-{{
-    /* the harness's input buffer is 8-byte aligned */
-    return tkws_features((const int16_t *)(const void *)input, TKWS_FEATURES_CLIP_SAMPLES, output);
-}}
-""")
-    return CProject(sources=(*frontend.sources, folder / ADAPTER_SOURCE),
-                    include_dirs=(folder, frontend.out_dir), header=ADAPTER_HEADER)
+def _adapter(frontend: FrontendCodegenResult, folder: Path) -> tuple[CProject, CProject]:
+    return wrapper_project(folder, input_bytes=2 * frontend.clip_samples, output_bytes=frontend.feature_count,
+                           includes=["frontend.h"], body=FRONTEND_CALL, sources=frontend.sources,
+                           include_dirs=(frontend.out_dir,), what="a generated front-end")
 
 
 def measure_frontend(
@@ -88,21 +71,11 @@ def measure_frontend(
     pcm = np.ascontiguousarray(pcm)
     if pcm.dtype != np.int16 or pcm.ndim != 2 or pcm.shape[1] != frontend.clip_samples:
         raise TargetError(f"expected (clips, {frontend.clip_samples}) int16 PCM, got {pcm.dtype} {pcm.shape}")
-    target = get_board(board) if isinstance(board, str) else board
-    if not target.emulated:
-        raise TargetError(f"board {target.name} is not emulated; pick an mps2 board")
-    with tempfile.TemporaryDirectory(prefix="tkws_fe_mcu_", dir=work_dir) as tmp:
-        folder = Path(tmp)
-        project = _adapter(frontend, folder)
-        firmware = build_firmware(project, target, folder / "build", opt=opt)
-        rows = pcm.astype("<i2").view(np.int8).reshape(len(pcm), -1)
-        result = run_harness(firmware, rows, input_bytes=rows.shape[1], timeout_s=60.0 + 5.0 * len(rows))
-    if np.any(result.status != 0):
-        raise TargetError(f"tkws_features failed on {int(np.count_nonzero(result.status))} clips on {target.name}")
+    rows = pcm.astype("<i2").view(np.int8).reshape(len(pcm), -1)
+    run = run_wrapped(lambda folder: _adapter(frontend, folder), rows, board, opt=opt, work_dir=work_dir,
+                      what="tkws_features")
     return FrontendMcuRun(
-        board=target.name, core=target.core.name, opt=opt,
-        instructions=result.instructions.astype(np.int64),
-        stack_bytes=result.stack_bytes.astype(np.int64),
-        features=result.outputs.reshape(len(pcm), *frontend.output_shape),
-        firmware_sizes=firmware.sizes,
+        board=run.board.name, core=run.board.core.name, opt=opt, instructions=run.instructions,
+        stack_bytes=run.stack_bytes, features=run.outputs.reshape(len(pcm), *frontend.output_shape),
+        firmware_sizes=run.firmware_sizes, own_sizes=run.own_sizes,
     )

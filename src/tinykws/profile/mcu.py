@@ -14,6 +14,8 @@ How each figure is measured:
   layers, so the layers sum to slightly more or less than the plain total;
 - the model's flash and static RAM: the firmware minus the same firmware built with an
   empty tkws_invoke (harness, start-up and semihosting code cancel out).
+The split of a whole keyword decision (front-end, network, post-processing) is measured
+by `tinykws.profile.model` and stored in `decision` (`tinykws.profile.decision`).
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ import numpy as np
 
 from tinykws.errors import ConfigError
 from tinykws.fileio import write_text
-from tinykws.mcu.boards import Board, board_for_target, get_board
+from tinykws.mcu.boards import TARGET_BOARDS, Board, board_for_target, get_board
 from tinykws.mcu.firmware import CProject, SectionSizes, build_firmware
 from tinykws.mcu.harness import run_harness
 from tinykws.mcu.project import ModelProject
+from tinykws.profile.decision import DecisionSplit
 
 DEFAULT_CPI = 1.0
 NULL_MODEL_C = """/* tinykws: an empty model, to measure the firmware around a model. */
@@ -93,8 +96,9 @@ class McuProfile:
     measuring firmware (stack: its peak since reset). instructions: per inference, from the
     plain build; layer_instructions_total: the sum over layers of the hooked build.
     clock_hz and cpi give the speed estimate; board_share: the model's flash and RAM as a
-    fraction of the real board's. decision: reserved for the split of one keyword decision
-    into front-end, network and post-processing (once the C front-end exists); None now.
+    fraction of the real board's. first_output: the int8 output of the first input.
+    decision: the split of one keyword decision into front-end, network and
+    post-processing, when the model's front-end is known (else None, and a note says why).
     """
 
     model: str
@@ -114,8 +118,9 @@ class McuProfile:
     cpi: float
     board: dict[str, Any] | None = None
     board_share: dict[str, float] | None = None
-    decision: dict[str, Any] | None = None
+    decision: DecisionSplit | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    first_output: tuple[int, ...] = ()
 
     @property
     def cycles(self) -> float:
@@ -152,7 +157,8 @@ class McuProfile:
                       "cycles_estimated": self.cycles, "latency_ms": self.latency_ms,
                       "inferences_per_second": self.inferences_per_second},
             "board": self.board, "board_share": self.board_share,
-            "decision": self.decision, "notes": list(self.notes),
+            "output_first_input": list(self.first_output),
+            "decision": self.decision.to_dict() if self.decision else None, "notes": list(self.notes),
         }
 
 
@@ -166,11 +172,6 @@ def _model_sizes(project: ModelProject, board: Board, out: Path) -> tuple[Sectio
                     defines=project.c_project.defines, header=project.c_project.header)
     empty = build_firmware(null, board, out / f"null_{board.name}").sizes
     return full, empty
-
-
-def _difference(full: SectionSizes, empty: SectionSizes) -> SectionSizes:
-    return SectionSizes(text=full.text - empty.text, rodata=full.rodata - empty.rodata,
-                        data=full.data - empty.data, bss=full.bss - empty.bss, stack_reserved=0)
 
 
 def _layer_costs(project: ModelProject, per_layer: np.ndarray) -> tuple[LayerCost, ...]:
@@ -190,6 +191,14 @@ def _layer_costs(project: ModelProject, per_layer: np.ndarray) -> tuple[LayerCos
 def default_inputs(input_bytes: int, count: int = 1, seed: int = 0) -> np.ndarray:
     """Seeded uniform int8 inputs (count, input_bytes): the profile's default workload."""
     return np.random.default_rng(seed).integers(-128, 128, size=(count, input_bytes), dtype=np.int8)
+
+
+def emulated_board(target: str = "cortex-m4", board: Board | None = None) -> Board:
+    """The qemu board that counts the instructions: the one with `board`'s core when qemu
+    emulates it, else the one of `target`."""
+    if board is not None and board.core.name in TARGET_BOARDS:
+        return board_for_target(board.core.name)
+    return board_for_target(target)
 
 
 def profile_project(
@@ -213,8 +222,7 @@ def profile_project(
     """
     if cpi <= 0:
         raise ConfigError(f"cycles per instruction must be positive, got {cpi}")
-    emulated = board_for_target(board.core.name if board is not None and board.core.name in
-                                ("cortex-m3", "cortex-m4", "cortex-m7") else target)
+    emulated = emulated_board(target, board)
     notes = ["qemu counts instructions, not cycles; speed = clock / (instructions x CPI), CPI assumed "
              f"{cpi:g}"]
     if board is not None and board.core.name != emulated.core.name:
@@ -231,14 +239,14 @@ def profile_project(
         if not np.array_equal(plain.outputs[:1], hooked.outputs):
             notes.append("the hooked build's outputs differ from the plain build's")
         full, empty = _model_sizes(project, emulated, out)
-        model_sizes = _difference(full, empty)
+        model_sizes = full.minus(empty)
         stack = int(plain.stack_bytes.max())
         model_fp = Footprint(model_sizes, stack)
         firmware_fp = Footprint(plain_fw.sizes, plain.stack_peak_bytes)
         board_info = share = None
         if board is not None and not board.emulated:
             real_full, real_empty = _model_sizes(project, board, out)
-            model_fp = Footprint(_difference(real_full, real_empty), stack)
+            model_fp = Footprint(real_full.minus(real_empty), stack)
             board_info = board.to_dict()
             share = {"flash": model_fp.flash / board.flash_bytes, "ram": model_fp.ram / board.ram_bytes}
     layers = _layer_costs(project, hooked.layer_instructions[0])
@@ -252,6 +260,7 @@ def profile_project(
         model_footprint=model_fp, firmware_footprint=firmware_fp, arena_bytes=project.arena_bytes,
         clock_hz=int(clock), clock_source=source, cpi=float(cpi),
         board=board_info, board_share=share, notes=tuple(notes),
+        first_output=tuple(int(v) for v in plain.outputs[0]),
     )
 
 

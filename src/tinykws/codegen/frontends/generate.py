@@ -36,6 +36,7 @@ from tinykws.codegen.frontends.mfcc_tables import mfcc_layout
 from tinykws.codegen.frontends.micro_tables import micro_layout
 from tinykws.codegen.frontends.quantize import input_quant as check_input_quant
 from tinykws.errors import ConfigError
+from tinykws.export.contract import NO_FRONTEND
 from tinykws.fileio import write_text
 
 C_SOURCE_PACKAGE = "tinykws.codegen"
@@ -155,7 +156,11 @@ def _source(frontend: Frontend, layout: FrontendLayout) -> str:
 
 
 def resolve_frontend(config: str | Mapping[str, Any] | Frontend) -> Frontend:
-    """A Frontend from a preset name, a `Frontend.to_dict()` dict or a Frontend."""
+    """A Frontend from a preset name, a `Frontend.to_dict()` dict or a Frontend.
+    ConfigError for the contract's "none" (a model whose input is not made from audio)."""
+    if config == NO_FRONTEND or (isinstance(config, Mapping) and config.get("kind") == NO_FRONTEND):
+        raise ConfigError("the model's input is not made from audio (front-end 'none'): there is no front-end "
+                          "to generate")
     if isinstance(config, (str, Mapping, Frontend)):
         return build_frontend(config)
     raise ConfigError(f"front-end config must be a preset name, a dict or a Frontend, got {type(config).__name__}")

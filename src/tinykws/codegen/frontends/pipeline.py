@@ -4,13 +4,15 @@ PCM -> front-end (frontend.c) -> network (`generate_project`) -> label.
 The project is the network's (its Makefile, manifest and library), with the front-end as
 extra library files and a main.c that runs the whole decision; its exit status is 0 when
 the label is the one tinykws' numpy pipeline gives for the clip (numpy front-end,
-`tinykws.intmodel.quantize`, numpy integer runtime).
+`tinykws.intmodel.quantize`, numpy integer runtime). `tinykws codegen --frontend` writes
+this project.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -25,6 +27,8 @@ from tinykws.codegen.frontends.generate import (
     generate_frontend,
     resolve_frontend,
 )
+from tinykws.codegen.fit import MemoryBudget, PartCost
+from tinykws.codegen.lower import DSP_BLOCK_PIXELS
 from tinykws.codegen.project import CodegenResult, generate_project, numpy_outputs
 from tinykws.errors import ConfigError
 from tinykws.intmodel.graph import IntModel
@@ -49,6 +53,26 @@ class PipelineExample:
     @property
     def expected_label(self) -> str | None:
         return self.labels[self.expected_index] if self.labels else None
+
+
+def seeded_clip(samples: int, seed: int = 0) -> np.ndarray:
+    """A reproducible clip of `samples` int16 PCM when no recording is given: Gaussian
+    noise with a standard deviation of 0.05 of full scale (numpy default_rng(seed))."""
+    noise = np.random.default_rng(seed).normal(0.0, 0.05 * 32768, size=samples)
+    return np.clip(np.rint(noise), -32768, 32767).astype(np.int16)
+
+
+def example_clip(path: str | os.PathLike | None, frontend: Frontend, seed: int = 0) -> tuple[np.ndarray, str]:
+    """(int16 PCM, description) of the clip an example or a profile runs: the audio file at
+    `path` read as tinykws reads audio (mono, the front-end's rate, cut or zero-padded to
+    its clip length, then s = round(x * 32768)), or `seeded_clip` when `path` is None."""
+    if path is None:
+        return seeded_clip(frontend.clip_samples, seed), f"seeded noise (default_rng({seed}), sigma 0.05 full scale)"
+    from tinykws.audio.frontends.microfrontend import float_to_int16
+    from tinykws.audio.io import load_audio
+
+    floats = load_audio(path, sample_rate=frontend.sample_rate, length=frontend.clip_samples)
+    return float_to_int16(floats), Path(path).name
 
 
 def _check_model(model: IntModel, frontend: Frontend) -> None:
@@ -142,19 +166,28 @@ def generate_pipeline_example(
     labels: Sequence[str] | None = None,
     name: str = "model",
     clip_description: str = "a clip given to the generator",
+    in_place: bool = True,
+    block_pixels: int = DSP_BLOCK_PIXELS,
+    budget: MemoryBudget | None = None,
 ) -> PipelineExample:
     """Write the network `model` with the front-end `frontend` and a main.c that classifies
     `clip` (int16 PCM at the front-end's rate, cut or zero-padded to its clip length).
 
     The front-end writes the network input directly, quantized with the network's input
     scale and zero point. `labels` name the outputs (default: the model's own, if any).
-    Raises ConfigError when the front-end's features do not fit the network input.
+    `in_place`, `block_pixels` and `budget` are generate_project's; the budget counts the
+    front-end's RAM and tables too. Raises ConfigError when the front-end's features do not
+    fit the network input, TargetError when the project does not fit `budget` (then
+    nothing is written).
     """
     fe = resolve_frontend(frontend)
     _check_model(model, fe)
     tensor = model.input_tensors[0]
     out = Path(out_dir)
-    front = generate_frontend(fe, out, input_quant=(float(tensor.scale), int(tensor.zero_point)))
+    with tempfile.TemporaryDirectory(prefix="tkws_frontend_") as tmp:
+        staged = generate_frontend(fe, tmp, input_quant=(float(tensor.scale), int(tensor.zero_point)))
+        frontend_files = {HEADER_NAME: staged.header.read_text(), SOURCE_NAME: staged.sources[0].read_text()}
+    front = replace(staged, out_dir=out, header=out / HEADER_NAME, sources=(out / SOURCE_NAME,))
     pcm = _clip_pcm(clip, fe.clip_samples)
     floats = (pcm.astype(np.float32) / np.float32(32768))[None]
     features = quantize(fe.compute_batch(floats), tensor)[0]
@@ -164,10 +197,26 @@ def generate_pipeline_example(
         raise ConfigError(f"{len(names)} labels given for a network with {expected.size} outputs")
     main_c = pipeline_main(name, pcm, expected, names, clip_description)
     project = generate_project(
-        model, out, name=name,
-        extra_files={HEADER_NAME: front.header.read_text(), SOURCE_NAME: front.sources[0].read_text()},
+        model, out, name=name, extra_files=frontend_files,
         example_input=features.reshape(-1),
         example_description=f"the numpy front-end's features of {clip_description}",
-        example_main_c=main_c,
+        example_main_c=main_c, in_place=in_place, block_pixels=block_pixels, budget=budget,
+        parts=(PartCost(f"{front.kind} front-end", front.ram_bytes, front.table_bytes),),
+        manifest_extra={"frontend_c": _frontend_facts(front), "example": {
+            "what": "PCM -> tkws_features -> tkws_invoke -> label", "clip": clip_description,
+            "expected_index": int(np.argmax(expected)),
+            "expected_label": names[int(np.argmax(expected))] if names else None}},
     )
     return PipelineExample(project, front, names, features, expected)
+
+
+def _frontend_facts(front: FrontendCodegenResult) -> dict[str, Any]:
+    return {
+        "files": [HEADER_NAME, SOURCE_NAME], "kind": front.kind, "config": front.frontend,
+        "api": "int tkws_features(const int16_t *pcm, int n_samples, int8_t *features_out); "
+               "TKWS_FEATURES_COUNT int8 values, quantized as the network input; returns 0",
+        "clip_samples": front.clip_samples, "sample_rate": front.sample_rate,
+        "output_shape": list(front.output_shape), "input_scale": front.input_scale,
+        "input_zero_point": front.input_zero_point, "table_bytes": front.table_bytes,
+        "state_bytes": front.state_bytes, "scratch_bytes": front.scratch_bytes,
+    }
