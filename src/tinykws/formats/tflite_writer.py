@@ -44,6 +44,8 @@ OPTIONS_TABLE = {
     "QUANTIZE": "QuantizeOptions",
     "DEQUANTIZE": "DequantizeOptions",
     "SQUEEZE": "SqueezeOptions",
+    "SPLIT": "SplitOptions",
+    "BATCH_MATMUL": "BatchMatMulOptions",
 }
 _ENUMS = {"padding": Padding, "fused_activation_function": ActivationFunctionType}
 _TYPE_CODES = {name: code for name, code in vars(TensorType).items() if not name.startswith("_")}

@@ -17,6 +17,7 @@ from tinykws.formats.tflite_model import Operator, Subgraph, Tensor, TFLiteModel
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.fixedpoint.primitives import Rounding
 from tinykws.intmodel.graph import IntModel, IntOp, IntTensor
+from tinykws.intmodel.import_activation import ActivationImporter
 from tinykws.intmodel.params import (
     ConcatParams,
     ConvParams,
@@ -55,7 +56,7 @@ def _int_tensor(t: Tensor) -> IntTensor:
                      data=t.data)
 
 
-class _Importer:
+class _Importer(ActivationImporter):
     def __init__(self, model: TFLiteModel, arithmetic: str, source: str):
         self.graph: Subgraph = model.main
         self.arithmetic = arithmetic
