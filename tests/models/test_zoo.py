@@ -164,7 +164,7 @@ def test_options_and_errors():
 
 def test_model_info_is_typed_and_frozen():
     info = MODELS.get("crnn_gru_att").meta
-    assert info.quantizable is False and info.streamable is False
+    assert info.quantizable is True and info.streamable is False
     with pytest.raises(dataclasses.FrozenInstanceError):
         info.param_budget = 1  # type: ignore[misc]
 

@@ -16,6 +16,7 @@ import numpy as np
 from tinykws.errors import ConfigError, UnsupportedOpError
 from tinykws.formats.tflite_builder import TFLiteGraphBuilder
 from tinykws.formats.tflite_model import TFLiteModel
+from tinykws.intmodel.from_quantized_gated import GatedOps
 from tinykws.intmodel.from_tflite import intmodel_from_tflite
 from tinykws.intmodel.graph import IntModel
 from tinykws.fixedpoint.arithmetic import DEFAULT_ARITHMETIC
@@ -25,7 +26,7 @@ from tinykws.quant.qmodel import SOFTMAX_SCALE, SOFTMAX_ZERO_POINT, QuantizedMod
 
 # Operator versions as the TFLite converter writes them for int8 models.
 VERSIONS = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "AVERAGE_POOL_2D": 2, "RESHAPE": 1,
-            "SOFTMAX": 2, "ADD": 2, "PAD": 2}
+            "SOFTMAX": 2, "ADD": 2, "PAD": 2, "FULLY_CONNECTED_KEEP_DIMS": 5}
 
 
 def _tfl_shape(shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
@@ -41,13 +42,15 @@ def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int,
     return total // 2, total - total // 2
 
 
-class _Converter:
+class _Converter(GatedOps):
     def __init__(self, qmodel: QuantizedModel, name: str):
         self.q = qmodel
         self.g = qmodel.graph
         self.name = name
         self.b = TFLiteGraphBuilder()
         self.tensor_of: dict[int, int] = {}
+        self.split_of: dict[int, list[int]] = {}
+        self.weights_of: dict[str, tuple[int, int]] = {}
 
     def fail(self, node: GraphNode, problem: str) -> UnsupportedOpError:
         return UnsupportedOpError(f"{self.name}: {node.source or node.kind}: {problem}")
@@ -79,9 +82,11 @@ class _Converter:
 
     def weights(self, i: int):
         wq = self.q.weight_quant(i)
-        w = self.q.param(i, "weight")
+        w, b = self.q.param(i, "weight"), self.q.param(i, "bias")
+        if self.g.nodes[i].kind == "affine":  # one weight per channel and frequency bin
+            w, b = w.reshape(-1), b.reshape(-1)
         codes = weight_codes(w, wq.weight_scales, 0 if wq.per_channel else None, self.q.config.weight_bits)
-        bias = bias_codes(self.q.param(i, "bias"), wq.bias_scales)
+        bias = bias_codes(b, wq.bias_scales)
         return codes, wq, bias
 
     def op_conv(self, i: int, node: GraphNode) -> None:
@@ -140,19 +145,38 @@ class _Converter:
             c, h, w_ = src.attrs["chw"]
             # TFLite flattens H, W, C: reorder the weight columns from C, H, W.
             codes = codes.reshape(-1, c, h, w_).transpose(0, 2, 3, 1).reshape(codes.shape[0], -1)
-        w = self.b.tensor(codes.shape, np.int8, scale=wq.weight_scales.numpy(), zero_point=0, data=codes,
-                          name=f"fc{i}/weights")
-        b = self.b.tensor((codes.shape[0],), np.int32, scale=wq.bias_scales.numpy(), zero_point=0, data=bias,
-                          name=f"fc{i}/bias")
+        if self.g.layouts[node.inputs[0]] == "seq_cf":
+            c, f = src.attrs["cf"]
+            # TFLite holds the features (frequency, channels): reorder the columns from (channels, frequency).
+            codes = codes.reshape(-1, c, f).transpose(0, 2, 1).reshape(codes.shape[0], -1)
+        sequence = len(self.g.shapes[node.inputs[0]]) == 3
+        shared = node.attrs.get("param_key")
+        if shared in self.weights_of:  # the steps of a recurrent layer read one copy of the weights
+            w, b = self.weights_of[shared]
+        else:
+            w = self.b.tensor(codes.shape, np.int8, scale=wq.weight_scales.numpy(), zero_point=0, data=codes,
+                              name=f"fc{i}/weights")
+            b = self.b.tensor((codes.shape[0],), np.int32, scale=wq.bias_scales.numpy(), zero_point=0, data=bias,
+                              name=f"fc{i}/bias")
+            if shared is not None:
+                self.weights_of[shared] = (w, b)
         y = self.activation_tensor(node.output, f"fc{i}/output")
-        self.b.operator("FULLY_CONNECTED", [x, w, b], [y], VERSIONS["FULLY_CONNECTED"],
-                        fused_activation_function=node.attrs["activation"], keep_num_dims=False)
+        self.b.operator("FULLY_CONNECTED", [x, w, b], [y], VERSIONS["FULLY_CONNECTED_KEEP_DIMS" if sequence else
+                                                                    "FULLY_CONNECTED"],
+                        fused_activation_function=node.attrs["activation"], keep_num_dims=sequence)
 
     def op_avgpool(self, i: int, node: GraphNode) -> None:
         x = self.tensor_of[node.inputs[0]]
         _, h, w, c = self.b.tensors[x].shape
         keep = len(self.g.shapes[node.output]) == 4
         aq = self.q.act_quant(node.output)
+        if node.attrs.get("axes") == (3,):  # over frequency only: a (1, W) window
+            pooled = self.b.tensor((1, h, 1, c), np.int8, scale=aq.scale, zero_point=aq.zero_point,
+                                   name=f"pool{i}/output")
+            self.b.operator("AVERAGE_POOL_2D", [x], [pooled], VERSIONS["AVERAGE_POOL_2D"], padding="VALID",
+                            stride_w=w, stride_h=1, filter_width=w, filter_height=1, fused_activation_function="NONE")
+            self.tensor_of[node.output] = pooled
+            return
         pooled = self.b.tensor((1, 1, 1, c), np.int8, scale=aq.scale, zero_point=aq.zero_point,
                                name=f"pool{i}/output")
         self.b.operator("AVERAGE_POOL_2D", [x], [pooled], VERSIONS["AVERAGE_POOL_2D"], padding="VALID",
@@ -162,15 +186,23 @@ class _Converter:
             return
         self.reshape(pooled, node.output, (1, c), f"pool{i}/flat")
 
-    def reshape(self, x: int, value: int, shape: tuple[int, ...], name: str) -> None:
+    def reshape_tensor(self, x: int, value: int, shape: tuple[int, ...], name: str) -> int:
+        """A RESHAPE of tensor `x` to `shape`, quantized as graph value `value`; its output."""
         aq = self.q.act_quant(value)
         y = self.b.tensor(shape, np.int8, scale=aq.scale, zero_point=aq.zero_point, name=name)
         self.b.operator("RESHAPE", [x, self.const_int32(shape, f"{name}/shape")], [y], VERSIONS["RESHAPE"],
                         new_shape=list(shape))
-        self.tensor_of[value] = y
+        return y
+
+    def reshape(self, x: int, value: int, shape: tuple[int, ...], name: str) -> None:
+        self.tensor_of[value] = self.reshape_tensor(x, value, shape, name)
 
     def op_reshape(self, i: int, node: GraphNode) -> None:
-        shape = (1, int(np.prod(self.g.shapes[node.output][1:])))
+        out_shape = self.g.shapes[node.output]
+        if self.g.layouts[node.output] in ("seq", "seq_cf", "flat") and len(out_shape) in (2, 3):
+            shape = (1, *out_shape[1:])
+        else:
+            shape = (1, int(np.prod(out_shape[1:])))
         self.reshape(self.tensor_of[node.inputs[0]], node.output, shape, f"reshape{i}")
 
     def op_layout(self, i: int, node: GraphNode) -> None:

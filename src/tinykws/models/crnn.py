@@ -3,8 +3,9 @@ time and a fully connected classifier.
 
 The convolution is causal along time (it never looks at later frames) and the GRU runs
 forward only, so the network can be evaluated frame by frame; attention pools the GRU
-states of the whole window. GRUs are not among the TFLite int8 builtins we target, hence
-`quantizable=False`.
+states of the whole window. In int8 the GRU is unrolled over the 49 time steps into
+FULLY_CONNECTED, ADD, LOGISTIC, TANH, MUL and SUB (weights stored once), the attention
+into FULLY_CONNECTED, TANH, SOFTMAX and BATCH_MATMUL (`quant.trace_sequence`).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class CRNNGRUAttention(nn.Module):
 
 
 @register_model("crnn_gru_att", ModelInfo(
-    frontend="mlperf_mfcc", input_shape=(49, 10), streamable=False, quantizable=False,
+    frontend="mlperf_mfcc", input_shape=(49, 10), streamable=False, quantizable=True,
     param_budget=40_000,
     description="causal conv 16@5x3, GRU 64, additive attention over time, FC",
 ))

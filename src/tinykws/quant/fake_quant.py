@@ -49,7 +49,7 @@ def weight_scales(weight: torch.Tensor, channel_dim: int | None, bits: int) -> t
         amax = w.abs().max().reshape(1)
     else:
         dims = [d for d in range(w.dim()) if d != channel_dim]
-        amax = w.abs().amax(dim=dims)
+        amax = w.abs().amax(dim=dims) if dims else w.abs()  # amax over no dims would reduce them all
     scales = torch.where(amax > 0, amax / qmax, torch.ones_like(amax))
     return scales.float()
 
