@@ -49,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.out) if args.out else Path("runs") / cfg.name
     frontend = resolve_frontend(cfg)
     data = build_train_data(cfg.data, frontend, seed=cfg.train.seed, progress=cfg.train.progress)
-    result = train(cfg, data, run_dir, resume=args.resume)
+    from tinykws.compress import pruning_hooks
+    from tinykws.train.batches import num_batches
+
+    hooks = pruning_hooks(cfg.prune, num_batches(data, cfg.train.batch_size))
+    result = train(cfg, data, run_dir, resume=args.resume, hooks=hooks)
     if not current().is_main:
         return 0
     summary = {

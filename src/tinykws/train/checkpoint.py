@@ -43,6 +43,7 @@ class Checkpoint:
     rng: dict[str, Any] | None = None
     loop_state: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    hooks: dict[str, Any] = field(default_factory=dict)  # state of training hooks (pruning masks), by name
     tinykws_version: str = __version__
 
     def to_payload(self) -> dict[str, Any]:
@@ -61,6 +62,7 @@ class Checkpoint:
             "rng": self.rng,
             "loop_state": dict(self.loop_state),
             "metrics": dict(self.metrics),
+            "hooks": dict(self.hooks),
         }
 
     def build_model(self) -> torch.nn.Module:
@@ -142,6 +144,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         rng=payload.get("rng"),
         loop_state=dict(payload.get("loop_state") or {}),
         metrics=dict(payload.get("metrics") or {}),
+        hooks=dict(payload.get("hooks") or {}),
         tinykws_version=str(payload.get("tinykws_version", "unknown")),
     )
 

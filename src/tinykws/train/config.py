@@ -78,10 +78,13 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """A registered model name and its constructor's keyword arguments."""
+    """A registered model name and its constructor's keyword arguments; `init` a tinykws
+    checkpoint whose weights start the run ("" = the seeded random initialisation), e.g.
+    a trained model to fine-tune or a structurally pruned one."""
 
     name: str = "ds_cnn"
     kwargs: dict[str, Any] = field(default_factory=dict)
+    init: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,23 +156,62 @@ class TrainConfig:
 class DistillConfig:
     """Knowledge distillation from a teacher ("" = off): a tinykws checkpoint (.pt) or a
     float .tflite (imported into zoo model `tflite_model`, fed by `tflite_frontend`, default
-    that model's front-end). Loss = (1 - alpha) * CE + alpha * T^2 * KL(teacher_T || student_T)."""
+    that model's front-end). Loss = (1 - alpha) * CE + alpha * T^2 * KL(teacher_T || student_T)
+    + attention * KL(teacher attention || student attention), the last summed over time for
+    models with attention pooling (crnn_gru_att; the teacher must be a tinykws checkpoint
+    of such a model with as many time steps)."""
 
     teacher: str = ""
     tflite_model: str = "ds_cnn"
     tflite_frontend: str = ""
     alpha: float = 0.5
     temperature: float = 4.0
+    attention: float = 0.0
 
     def validate(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:
             raise ConfigError(f"distill.alpha must be in [0, 1], got {self.alpha}")
         if not self.temperature > 0:
             raise ConfigError(f"distill.temperature must be > 0, got {self.temperature}")
+        if self.attention < 0:
+            raise ConfigError(f"distill.attention must be >= 0, got {self.attention}")
 
     @property
     def enabled(self) -> bool:
         return bool(self.teacher)
+
+
+PRUNE_SCOPES = ("layer", "global")
+
+
+@dataclass(frozen=True)
+class PruneSection:
+    """Unstructured magnitude pruning while training (`tinykws.compress`): the sparsity of
+    the prunable weights (conv, linear and recurrent weight matrices, minus `exclude`
+    name patterns) grows from `initial` to `amount` along Zhu & Gupta's cubic schedule
+    between `start_epoch` and `end_epoch` (epoch fractions allowed), recomputed every
+    `every_steps` steps; per layer (each layer loses `amount` of its weights) or global (one
+    magnitude threshold over all of them). Pruned weights stay zero to the end."""
+
+    amount: float = 0.0
+    scope: str = "layer"
+    initial: float = 0.0
+    start_epoch: float = 0.0
+    end_epoch: float = 1.0
+    every_steps: int = 20
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.amount > 0
+
+    def validate(self) -> None:
+        if not 0.0 <= self.initial <= self.amount < 1.0:
+            raise ConfigError(f"prune: need 0 <= initial <= amount < 1, got {self.initial}, {self.amount}")
+        if self.scope not in PRUNE_SCOPES:
+            raise ConfigError(f"prune.scope {self.scope!r} is not one of {', '.join(PRUNE_SCOPES)}")
+        if not 0.0 <= self.start_epoch <= self.end_epoch or self.every_steps < 1:
+            raise ConfigError("prune: need 0 <= start_epoch <= end_epoch and every_steps >= 1")
 
 
 # The observers of tinykws.quant (layer 6, above this one); a test keeps the two equal.
@@ -240,6 +282,7 @@ class RunConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
+    prune: PruneSection = field(default_factory=PruneSection)
     quant: QuantSection = field(default_factory=QuantSection)
     export: ExportSection = field(default_factory=ExportSection)
 
@@ -252,4 +295,5 @@ class RunConfig:
         self.schedule.validate()
         self.train.validate()
         self.distill.validate()
+        self.prune.validate()
         self.quant.validate()

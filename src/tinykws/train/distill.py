@@ -1,16 +1,19 @@
 """Knowledge distillation: a frozen teacher's softened outputs as an extra target.
 
 loss = (1 - alpha) * CE(student, labels) + alpha * T^2 * KL(softmax(t / T) || softmax(s / T))
+       + beta * sum over attention layers of KL(teacher attention || student attention)
 
 The T^2 factor keeps the soft term's gradient scale independent of the temperature
-(Hinton et al. 2015). The teacher is a tinykws checkpoint (.pt) or a float .tflite
-imported with `tinykws.models.tflite_import`; it gets its own front-end's features.
+(Hinton et al. 2015). The attention term (beta = `distill.attention`) matches the
+student's distribution of attention over time to the teacher's, for models with
+attention pooling. The teacher is a tinykws checkpoint (.pt) or a float .tflite imported
+with `tinykws.models.tflite_import`; it gets its own front-end's features.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,15 @@ import torch
 import torch.nn.functional as F
 
 from tinykws.errors import ConfigError, ModelFormatError
+
+
+def attention_kl(student_weights: torch.Tensor, teacher_weights: torch.Tensor) -> torch.Tensor:
+    """Per-clip KL(teacher || student) of two attention distributions (batch, time), shape (B,)."""
+    if student_weights.shape != teacher_weights.shape:
+        raise ConfigError(f"distill.attention: the student attends over {tuple(student_weights.shape[1:])} steps, "
+                          f"the teacher over {tuple(teacher_weights.shape[1:])}")
+    p = teacher_weights.detach().clamp_min(1e-12)
+    return (p * (p.log() - student_weights.clamp_min(1e-12).log())).sum(dim=1)
 
 
 def distillation_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -38,10 +50,31 @@ class Teacher:
     labels: list[str] | None
     source: str
     frontend_module: torch.nn.Module | None = None  # set when it differs from the student's
+    attention_pairs: list = field(default_factory=list)  # (student layer, teacher layer) when distilling attention
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
+
+    def watch_attention(self, student: torch.nn.Module) -> None:
+        """Keep the attention weights of the student's and the teacher's attention layers."""
+        from tinykws.models.crnn import record_attention
+
+        mine, theirs = record_attention(student), record_attention(self.model)
+        if not mine or len(mine) != len(theirs):
+            raise ConfigError(f"distill.attention needs attention pooling in the student and the teacher "
+                              f"{self.source} (found {len(mine)} and {len(theirs)} layers)")
+        self.attention_pairs = list(zip(mine, theirs))
+
+    def loss(self, student_logits: torch.Tensor, per_clip: torch.Tensor, teacher_x: torch.Tensor,
+             cfg) -> torch.Tensor:
+        """The per-clip distillation loss (B,) given the student's logits and its per-clip
+        label loss; `cfg` is the recipe's `distill` section."""
+        soft = distillation_kl(student_logits, self.logits(teacher_x), cfg.temperature)
+        total = (1.0 - cfg.alpha) * per_clip + cfg.alpha * soft
+        for student_layer, teacher_layer in self.attention_pairs:
+            total = total + cfg.attention * attention_kl(student_layer.last_weights, teacher_layer.last_weights)
+        return total
 
 
 def load_teacher(path: str | os.PathLike, tflite_model: str = "ds_cnn", tflite_frontend: str = "") -> Teacher:
