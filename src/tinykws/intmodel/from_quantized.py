@@ -26,7 +26,14 @@ from tinykws.quant.qmodel import SOFTMAX_SCALE, SOFTMAX_ZERO_POINT, QuantizedMod
 
 # Operator versions as the TFLite converter writes them for int8 models.
 VERSIONS = {"CONV_2D": 3, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 4, "AVERAGE_POOL_2D": 2, "RESHAPE": 1,
-            "SOFTMAX": 2, "ADD": 2, "PAD": 2, "FULLY_CONNECTED_KEEP_DIMS": 5}
+            "SOFTMAX": 2, "ADD": 2, "PAD": 2, "FULLY_CONNECTED_KEEP_DIMS": 5, "DEQUANTIZE": 3}
+
+
+def _scales(wq, which: str):
+    """Weight or bias scales of a WeightQuant (None when building a float model)."""
+    if wq is None:
+        return None
+    return (wq.weight_scales if which == "weight" else wq.bias_scales).numpy()
 
 
 def _tfl_shape(shape: tuple[int, ...], layout: str) -> tuple[int, ...]:
@@ -43,8 +50,12 @@ def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int,
 
 
 class _Converter(GatedOps):
-    def __init__(self, qmodel: QuantizedModel, name: str):
+    """Builds the TFLite view of a QuantizedModel: fully int8 (`float_dtype` None), or in
+    float32 with weights stored as `float_dtype` (float16 behind DEQUANTIZE, or float32)."""
+
+    def __init__(self, qmodel: QuantizedModel, name: str, float_dtype=None):
         self.q = qmodel
+        self.float_dtype = None if float_dtype is None else np.dtype(float_dtype)
         self.g = qmodel.graph
         self.name = name
         self.b = TFLiteGraphBuilder()
@@ -56,11 +67,30 @@ class _Converter(GatedOps):
         return UnsupportedOpError(f"{self.name}: {node.source or node.kind}: {problem}")
 
     def activation_tensor(self, value: int, name: str, shape: tuple[int, ...] | None = None) -> int:
-        aq = self.q.act_quant(value)
         shape = shape or _tfl_shape(self.g.shapes[value], self.g.layouts[value])
-        index = self.b.tensor(shape, np.int8, scale=aq.scale, zero_point=aq.zero_point, name=name)
+        index = self.act_tensor(shape, value, name)
         self.tensor_of[value] = index
         return index
+
+    def act_tensor(self, shape: tuple[int, ...], value: int, name: str) -> int:
+        """A new activation tensor of `shape`, quantized like graph value `value` (or float32)."""
+        if self.float_dtype is not None:
+            return self.b.tensor(shape, np.float32, name=name)
+        aq = self.q.act_quant(value)
+        return self.b.tensor(shape, np.int8, scale=aq.scale, zero_point=aq.zero_point, name=name)
+
+    def const_tensor(self, data: np.ndarray, int_dtype, scales, name: str, quantized_dimension: int = 0) -> int:
+        """A weight or bias: `int_dtype` codes with per-channel `scales` (int8 network), or
+        float values stored as float_dtype (float16 ones read through DEQUANTIZE)."""
+        if self.float_dtype is None:
+            return self.b.tensor(data.shape, int_dtype, scale=np.asarray(scales), zero_point=0, data=data,
+                                 quantized_dimension=quantized_dimension, name=name)
+        stored = self.b.tensor(data.shape, self.float_dtype, data=data.astype(self.float_dtype), name=name)
+        if self.float_dtype == np.float32:
+            return stored
+        out = self.b.tensor(data.shape, np.float32, name=f"{name}/float32")
+        self.b.operator("DEQUANTIZE", [stored], [out], VERSIONS["DEQUANTIZE"])
+        return out
 
     def const_int32(self, values, name: str) -> int:
         values = np.asarray(values, np.int32)
@@ -74,17 +104,24 @@ class _Converter(GatedOps):
         ends_in_softmax = bool(self.g.nodes) and self.g.nodes[-1].kind == "softmax"
         if append_softmax and not ends_in_softmax:
             shape = self.b.tensors[out].shape
-            probs = self.b.tensor(shape, np.int8, scale=SOFTMAX_SCALE, zero_point=SOFTMAX_ZERO_POINT,
-                                  name="probabilities")
+            if self.float_dtype is not None:
+                probs = self.b.tensor(shape, np.float32, name="probabilities")
+            else:
+                probs = self.b.tensor(shape, np.int8, scale=SOFTMAX_SCALE, zero_point=SOFTMAX_ZERO_POINT,
+                                      name="probabilities")
             self.b.operator("SOFTMAX", [out], [probs], VERSIONS["SOFTMAX"], beta=1.0)
             out = probs
         return self.b.model([x], [out], description=description, metadata=metadata)
 
     def weights(self, i: int):
-        wq = self.q.weight_quant(i)
+        """(weight codes, WeightQuant, bias codes) of node `i`; the float values (and None)
+        when building a float model."""
         w, b = self.q.param(i, "weight"), self.q.param(i, "bias")
         if self.g.nodes[i].kind == "affine":  # one weight per channel and frequency bin
             w, b = w.reshape(-1), b.reshape(-1)
+        if self.float_dtype is not None:
+            return w.detach().numpy().astype(np.float32), None, b.detach().numpy().astype(np.float32)
+        wq = self.q.weight_quant(i)
         codes = weight_codes(w, wq.weight_scales, 0 if wq.per_channel else None, self.q.config.weight_bits)
         bias = bias_codes(b, wq.bias_scales)
         return codes, wq, bias
@@ -109,10 +146,8 @@ class _Converter(GatedOps):
             data, qdim = codes.transpose(1, 2, 3, 0), 3  # (1, kh, kw, C*m)
         else:
             data, qdim = codes.transpose(0, 2, 3, 1), 0  # OHWI
-        w = self.b.tensor(data.shape, np.int8, scale=wq.weight_scales.numpy(), zero_point=0, data=data,
-                          quantized_dimension=qdim, name=f"conv{i}/weights")
-        b = self.b.tensor((out_c,), np.int32, scale=wq.bias_scales.numpy(), zero_point=0, data=bias,
-                          name=f"conv{i}/bias")
+        w = self.const_tensor(data, np.int8, _scales(wq, "weight"), f"conv{i}/weights", qdim)
+        b = self.const_tensor(bias, np.int32, _scales(wq, "bias"), f"conv{i}/bias")
         y = self.activation_tensor(node.output, f"conv{i}/output")
         options = dict(padding=padding, stride_w=a["stride"][1], stride_h=a["stride"][0],
                        fused_activation_function=a["activation"], dilation_w_factor=a["dilation"][1],
@@ -127,8 +162,7 @@ class _Converter(GatedOps):
         top, bottom, left, right = pads
         shape = self.b.tensors[x].shape
         out_shape = (shape[0], shape[1] + top + bottom, shape[2] + left + right, shape[3])
-        aq = self.q.act_quant(value)
-        y = self.b.tensor(out_shape, np.int8, scale=aq.scale, zero_point=aq.zero_point, name=name)
+        y = self.act_tensor(out_shape, value, name)
         paddings = self.const_int32([[0, 0], [top, bottom], [left, right], [0, 0]], f"{name}/paddings")
         self.b.operator("PAD", [x, paddings], [y], VERSIONS["PAD"])
         return y
@@ -154,10 +188,8 @@ class _Converter(GatedOps):
         if shared in self.weights_of:  # the steps of a recurrent layer read one copy of the weights
             w, b = self.weights_of[shared]
         else:
-            w = self.b.tensor(codes.shape, np.int8, scale=wq.weight_scales.numpy(), zero_point=0, data=codes,
-                              name=f"fc{i}/weights")
-            b = self.b.tensor((codes.shape[0],), np.int32, scale=wq.bias_scales.numpy(), zero_point=0, data=bias,
-                              name=f"fc{i}/bias")
+            w = self.const_tensor(codes, np.int8, _scales(wq, "weight"), f"fc{i}/weights")
+            b = self.const_tensor(bias, np.int32, _scales(wq, "bias"), f"fc{i}/bias")
             if shared is not None:
                 self.weights_of[shared] = (w, b)
         y = self.activation_tensor(node.output, f"fc{i}/output")
@@ -169,16 +201,13 @@ class _Converter(GatedOps):
         x = self.tensor_of[node.inputs[0]]
         _, h, w, c = self.b.tensors[x].shape
         keep = len(self.g.shapes[node.output]) == 4
-        aq = self.q.act_quant(node.output)
         if node.attrs.get("axes") == (3,):  # over frequency only: a (1, W) window
-            pooled = self.b.tensor((1, h, 1, c), np.int8, scale=aq.scale, zero_point=aq.zero_point,
-                                   name=f"pool{i}/output")
+            pooled = self.act_tensor((1, h, 1, c), node.output, f"pool{i}/output")
             self.b.operator("AVERAGE_POOL_2D", [x], [pooled], VERSIONS["AVERAGE_POOL_2D"], padding="VALID",
                             stride_w=w, stride_h=1, filter_width=w, filter_height=1, fused_activation_function="NONE")
             self.tensor_of[node.output] = pooled
             return
-        pooled = self.b.tensor((1, 1, 1, c), np.int8, scale=aq.scale, zero_point=aq.zero_point,
-                               name=f"pool{i}/output")
+        pooled = self.act_tensor((1, 1, 1, c), node.output, f"pool{i}/output")
         self.b.operator("AVERAGE_POOL_2D", [x], [pooled], VERSIONS["AVERAGE_POOL_2D"], padding="VALID",
                         stride_w=w, stride_h=h, filter_width=w, filter_height=h, fused_activation_function="NONE")
         if keep:
@@ -188,8 +217,7 @@ class _Converter(GatedOps):
 
     def reshape_tensor(self, x: int, value: int, shape: tuple[int, ...], name: str) -> int:
         """A RESHAPE of tensor `x` to `shape`, quantized as graph value `value`; its output."""
-        aq = self.q.act_quant(value)
-        y = self.b.tensor(shape, np.int8, scale=aq.scale, zero_point=aq.zero_point, name=name)
+        y = self.act_tensor(shape, value, name)
         self.b.operator("RESHAPE", [x, self.const_int32(shape, f"{name}/shape")], [y], VERSIONS["RESHAPE"],
                         new_shape=list(shape))
         return y
@@ -235,9 +263,23 @@ def tflite_model_from_quantized(qmodel: QuantizedModel, append_softmax: bool = T
     if not bool(qmodel.calibrated):
         raise ConfigError("calibrate the QuantizedModel before building its integer network")
     if not qmodel.config.exportable:
-        raise ConfigError(f"{qmodel.config.act_bits}-bit activations are simulation only: the int8 kernels "
-                          "would not clamp to their range (use act_bits=8 to build the integer network)")
+        c = qmodel.config
+        raise ConfigError(f"{c.act_bits}-bit activations ({'symmetric' if c.act_symmetric else 'asymmetric'}) with "
+                          f"{'symmetric' if c.weight_symmetric else 'asymmetric'} weights are simulation only: TFLite's "
+                          "int8 kernels take 8-bit asymmetric activations and symmetric weights")
     return _Converter(qmodel, qmodel.model_name).convert(append_softmax, dict(metadata or {}), description)
+
+
+def float_tflite_model(qmodel: QuantizedModel, weights: str = "float16", append_softmax: bool = True,
+                       metadata: dict[str, bytes] | None = None, description: str = "tinykws float") -> TFLiteModel:
+    """The float TFLiteModel of a QuantizedModel's folded graph (its float weights; no
+    calibration needed): float32 input, activations and output, weights and biases stored
+    as `weights` "float16" (each read through a DEQUANTIZE, TFLite's float16 quantization)
+    or "float32"."""
+    if weights not in ("float16", "float32"):
+        raise ConfigError(f"float weights must be float16 or float32, got {weights!r}")
+    return _Converter(qmodel, qmodel.model_name, np.dtype(weights)).convert(append_softmax, dict(metadata or {}),
+                                                                           description)
 
 
 def intmodel_from_quantized(qmodel: QuantizedModel, arithmetic: str = DEFAULT_ARITHMETIC,

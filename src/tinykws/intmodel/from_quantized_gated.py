@@ -46,8 +46,11 @@ class GatedOps:
         self._binary("BATCH_MATMUL", i, node, adj_x=False, adj_y=False)
 
     def op_const(self, i: int, node: GraphNode) -> None:
+        value = self.q.param(i, "value").detach().numpy().astype(np.float32)
+        if self.float_dtype is not None:
+            self.tensor_of[node.output] = self.b.tensor(value.shape, np.float32, data=value, name=f"const{i}")
+            return
         aq = self.q.act_quant(node.output)
-        value = self.q.param(i, "value").detach().numpy()
         codes = quantize_real(value, aq.scale, aq.zero_point)
         self.tensor_of[node.output] = self.b.tensor(codes.shape, np.int8, scale=aq.scale, zero_point=aq.zero_point,
                                                     data=codes, name=f"const{i}")
@@ -58,9 +61,7 @@ class GatedOps:
             # One SPLIT gives every step of the sequence; the later steps reuse it.
             x = self.tensor_of[source]
             _, steps, width = self.b.tensors[x].shape
-            aq = self.q.act_quant(source)
-            outs = [self.b.tensor((1, 1, width), np.int8, scale=aq.scale, zero_point=aq.zero_point,
-                                  name=f"split{i}/step{t}") for t in range(steps)]
+            outs = [self.act_tensor((1, 1, width), source, f"split{i}/step{t}") for t in range(steps)]
             axis = self.const_int32([1], f"split{i}/axis")
             self.b.operator("SPLIT", [axis, x], outs, VERSIONS["SPLIT"], num_splits=steps)
             self.split_of[source] = outs
@@ -70,13 +71,12 @@ class GatedOps:
         """CONCATENATION along time, in a tree of at most 10 inputs per operator (TFLite
         Micro's limit); every part keeps the states' quantization."""
         parts = [self.tensor_of[v] for v in node.inputs]
-        aq = self.q.act_quant(node.output)
         level = 0
         while len(parts) > MAX_CONCAT_INPUTS:
             groups = [parts[k:k + MAX_CONCAT_INPUTS] for k in range(0, len(parts), MAX_CONCAT_INPUTS)]
-            parts = [self._concat(group, self.b.tensor((1, sum(self.b.tensors[t].shape[1] for t in group),
-                                                        self.b.tensors[group[0]].shape[2]), np.int8, scale=aq.scale,
-                                                       zero_point=aq.zero_point, name=f"concat{i}/part{level}_{k}"))
+            parts = [self._concat(group, self.act_tensor((1, sum(self.b.tensors[t].shape[1] for t in group),
+                                                          self.b.tensors[group[0]].shape[2]), node.output,
+                                                         f"concat{i}/part{level}_{k}"))
                      for k, group in enumerate(groups)]
             level += 1
         self._concat(parts, self.activation_tensor(node.output, f"concat{i}/output"))
@@ -94,11 +94,10 @@ class GatedOps:
         codes, wq, bias = self.weights(i)  # (C*F,) in (c, f) order
         order = np.arange(channels * bins).reshape(channels, bins).T.reshape(-1)  # (f, c) -> index in (c, f)
         flat_in = self.reshape_tensor(x, node.inputs[0], (1, steps, 1, bins * channels), f"affine{i}/in")
-        w = self.b.tensor((1, 1, 1, bins * channels), np.int8, scale=wq.weight_scales.numpy()[order], zero_point=0,
-                          data=codes.reshape(-1)[order].reshape(1, 1, 1, -1), quantized_dimension=3,
-                          name=f"affine{i}/weights")
-        b = self.b.tensor((bins * channels,), np.int32, scale=wq.bias_scales.numpy()[order], zero_point=0,
-                          data=bias.reshape(-1)[order], name=f"affine{i}/bias")
+        scales = (None, None) if wq is None else (wq.weight_scales.numpy()[order], wq.bias_scales.numpy()[order])
+        w = self.const_tensor(codes.reshape(-1)[order].reshape(1, 1, 1, -1), np.int8, scales[0], f"affine{i}/weights",
+                              quantized_dimension=3)
+        b = self.const_tensor(bias.reshape(-1)[order], np.int32, scales[1], f"affine{i}/bias")
         y = self.activation_tensor(node.output, f"affine{i}/flat", (1, steps, 1, bins * channels))
         self.b.operator("DEPTHWISE_CONV_2D", [flat_in, w, b], [y], VERSIONS["DEPTHWISE_CONV_2D"], padding="VALID",
                         stride_w=1, stride_h=1, fused_activation_function="NONE", dilation_w_factor=1,

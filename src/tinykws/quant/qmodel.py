@@ -21,11 +21,14 @@ from tinykws.errors import ConfigError
 from tinykws.quant.config import QuantConfig
 from tinykws.quant.fake_quant import (
     activation_qparams,
+    asymmetric_weight_qparams,
     bias_scales,
     fake_quantize,
+    fake_quantize_weight,
     int_range,
     quantize_bias,
     quantize_weight,
+    symmetric_activation_qparams,
     weight_scales,
 )
 from tinykws.quant.graph import FIXED_OUTPUT_QUANT, PER_CHANNEL_KINDS, SHARED_QUANT_KINDS, FloatGraph, GraphNode
@@ -161,7 +164,8 @@ class QuantizedModel(nn.Module):
         if seen == 0:
             raise ConfigError("calibration needs at least one input")
         for slot, observer in self._observers.items():
-            scale, zp = activation_qparams(*observer.range(self.config.act_bits), self.config.act_bits)
+            qparams = symmetric_activation_qparams if self.config.act_symmetric else activation_qparams
+            scale, zp = qparams(*observer.range(self.config.act_bits), self.config.act_bits)
             self.act_scale[slot] = scale
             self.act_zero_point[slot] = zp
         self._observers = {}
@@ -177,8 +181,9 @@ class QuantizedModel(nn.Module):
             return x
         if self.mode != "quantized":
             return x
-        bits = 8 if slot in self._fixed_slots else self.config.act_bits
-        qmin, qmax = int_range(bits, symmetric=False)
+        fixed = slot in self._fixed_slots
+        bits = 8 if fixed else self.config.act_bits
+        qmin, qmax = int_range(bits, symmetric=self.config.act_symmetric and not fixed)
         return fake_quantize(x, self.act_scale[slot], self.act_zero_point[slot], qmin, qmax)
 
     def _weights(self, index: int, node: GraphNode) -> tuple[torch.Tensor, torch.Tensor]:
@@ -187,7 +192,12 @@ class QuantizedModel(nn.Module):
             return w, b
         wq = self.weight_quant(index)
         flat = w.reshape(-1) if node.kind == "affine" else w
-        flat = quantize_weight(flat, wq.weight_scales, 0 if wq.per_channel else None, self.config.weight_bits)
+        channel_dim = 0 if wq.per_channel else None
+        if self.config.weight_symmetric:
+            flat = quantize_weight(flat, wq.weight_scales, channel_dim, self.config.weight_bits)
+        else:
+            scales, zero_points = asymmetric_weight_qparams(flat, channel_dim, self.config.weight_bits)
+            flat = fake_quantize_weight(flat, scales, zero_points, channel_dim, self.config.weight_bits)
         return flat.reshape(w.shape), quantize_bias(b.reshape(-1), wq.bias_scales).reshape(b.shape)
 
     @staticmethod

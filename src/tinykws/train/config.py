@@ -224,7 +224,9 @@ class QuantSection:
 
     calib_clips: calibration clips from the training split of `calib_data` (empty: the
     first data source); observer / percentile: activation ranges (see quant.QuantConfig);
-    weight_bits 2..8, act_bits 4..8 (below 8: simulation only, no .tflite); qat_epochs > 0
+    weight_bits 2..8, act_bits 2..8 (below 8: simulation only, no .tflite); weight_symmetric /
+    act_symmetric choose the scheme (TFLite's: symmetric weights, asymmetric activations; the
+    others are simulation only); qat_epochs > 0
     fine-tunes on up to `qat_clips` training clips at `qat_lr`, learning the float model's
     outputs (`qat_distill`) or the labels; `seed` picks the clips.
     """
@@ -235,6 +237,8 @@ class QuantSection:
     percentile: float = 99.99
     weight_bits: int = 8
     act_bits: int = 8
+    weight_symmetric: bool = True
+    act_symmetric: bool = False
     qat_epochs: int = 0
     qat_clips: int = 4000
     qat_lr: float = 1e-4
@@ -246,8 +250,8 @@ class QuantSection:
             raise ConfigError(f"quant.calib_clips must be >= 1, got {self.calib_clips}")
         if self.observer not in OBSERVER_NAMES:
             raise ConfigError(f"quant.observer {self.observer!r} is not one of {', '.join(OBSERVER_NAMES)}")
-        if not 2 <= self.weight_bits <= 8 or not 4 <= self.act_bits <= 8:
-            raise ConfigError("quant.weight_bits must be 2..8 and quant.act_bits 4..8")
+        if not 2 <= self.weight_bits <= 8 or not 2 <= self.act_bits <= 8:
+            raise ConfigError("quant.weight_bits and quant.act_bits must be 2..8")
         if self.qat_epochs < 0 or self.qat_clips < 1:
             raise ConfigError("quant.qat_epochs must be >= 0 and quant.qat_clips >= 1")
         if not (self.qat_lr > 0 and self.qat_lr < 1):
@@ -261,12 +265,14 @@ class ExportSection:
     test_data: a dataset folder whose test split measures accuracy and verifies the file in
     every engine (empty: the validation split of the calibration data); verify: run the
     written .tflite in the numpy runtime, LiteRT and TFLite Micro and require identical
-    int8 outputs; arena: measure the TFLite Micro tensor arena.
+    int8 outputs (on the first `verify_clips` test clips; 0: all); arena: measure the
+    TFLite Micro tensor arena.
     """
 
     test_data: str = ""
     verify: bool = True
     arena: bool = True
+    verify_clips: int = 0
 
 
 @dataclass(frozen=True)
