@@ -56,11 +56,15 @@ def test_attention_distillation_trains_a_smaller_crnn(tmp_path):
     from dataclasses import replace
 
     from tinykws.train.config import DistillConfig, ModelConfig
-    from tinykws.train.distill import attention_kl
+    from tinykws.train.distill import attention_kl, pool_attention
 
     p = torch.tensor([[0.7, 0.2, 0.1]])
     assert attention_kl(p.log().exp(), p).item() == pytest.approx(0.0, abs=1e-7)
     assert attention_kl(torch.tensor([[1 / 3] * 3]), p).item() > 0.2
+    # a student striding 4 frames per step: its step k ends at frame 4k and gets frames 4k-3..4k
+    frames = torch.eye(49)
+    pooled = pool_attention(frames, 13)
+    assert pooled.argmax(dim=1).tolist() == [(t + 3) // 4 for t in range(49)]
     data = _data(FEATURES)
     teacher = train(_cfg("crnn_gru_att", epochs=1), data, tmp_path / "teacher")
     losses = {}

@@ -23,12 +23,28 @@ import torch.nn.functional as F
 from tinykws.errors import ConfigError, ModelFormatError
 
 
+def pool_attention(weights: torch.Tensor, steps: int) -> torch.Tensor:
+    """Attention over T frames (batch, T) summed onto `steps` coarser steps of a model whose
+    causal convolution strides along time: step k ends at frame k * stride with
+    stride = (T - 1) / (steps - 1), and frame t belongs to the step ceil(t / stride)."""
+    frames = weights.shape[1]
+    if steps == frames:
+        return weights
+    if steps < 2 or (frames - 1) % (steps - 1):
+        raise ConfigError(f"distill.attention: {frames} teacher steps do not map onto {steps} student steps")
+    stride = (frames - 1) // (steps - 1)
+    index = torch.div(torch.arange(frames) + stride - 1, stride, rounding_mode="floor")
+    pooled = torch.zeros(weights.shape[0], steps, dtype=weights.dtype)
+    return pooled.index_add(1, index, weights)
+
+
 def attention_kl(student_weights: torch.Tensor, teacher_weights: torch.Tensor) -> torch.Tensor:
-    """Per-clip KL(teacher || student) of two attention distributions (batch, time), shape (B,)."""
-    if student_weights.shape != teacher_weights.shape:
-        raise ConfigError(f"distill.attention: the student attends over {tuple(student_weights.shape[1:])} steps, "
-                          f"the teacher over {tuple(teacher_weights.shape[1:])}")
-    p = teacher_weights.detach().clamp_min(1e-12)
+    """Per-clip KL(teacher || student) of two attention distributions over time, shape (B,);
+    a teacher with more (finer) steps is pooled onto the student's (`pool_attention`)."""
+    if teacher_weights.shape[1] < student_weights.shape[1]:
+        raise ConfigError(f"distill.attention: the student attends over {student_weights.shape[1]} steps, "
+                          f"more than the teacher's {teacher_weights.shape[1]}")
+    p = pool_attention(teacher_weights.detach(), student_weights.shape[1]).clamp_min(1e-12)
     return (p * (p.log() - student_weights.clamp_min(1e-12).log())).sum(dim=1)
 
 
