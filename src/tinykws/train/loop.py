@@ -350,7 +350,7 @@ def _check_data(data: TrainData, frontend, labels: list[str]) -> None:
 def _init_weights(path: str, cfg: RunConfig, model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The weights of checkpoint `path` (model.init), which must be the run's own model."""
     ckpt = load_checkpoint(path)
-    if ckpt.model_name != cfg.model.name or ckpt.model_kwargs != model_kwargs_of(model):
+    if not _same_model(ckpt, cfg.model.name, model):
         raise ConfigError(f"model.init {path}: holds {ckpt.model_name} {ckpt.model_kwargs}, not the recipe's "
                           f"{cfg.model.name} {model_kwargs_of(model)}")
     return ckpt.state_dict
@@ -380,8 +380,24 @@ def _teacher_input(teacher: Teacher, clips: np.ndarray, student_x: torch.Tensor,
     return to_model_input(clips, kind, teacher.frontend_module)
 
 
+def _same_model(ckpt: Checkpoint, name: str, model) -> bool:
+    """Whether `ckpt` holds model `name` with `model`'s constructor arguments (compared with
+    defaults filled in, so a checkpoint from before an option was added still matches)."""
+    if ckpt.model_name != name:
+        return False
+    if ckpt.model_kwargs == model_kwargs_of(model):
+        return True
+    from tinykws.models import build_model
+
+    try:
+        rebuilt = build_model(ckpt.model_name, num_classes=ckpt.num_classes, **ckpt.model_kwargs)
+    except (ConfigError, TypeError, ValueError, RuntimeError):  # arguments the model cannot be built with
+        return False
+    return model_kwargs_of(rebuilt) == model_kwargs_of(model)
+
+
 def _check_resumable(ckpt: Checkpoint, cfg: RunConfig, model, frontend: dict, labels, path: Path) -> None:
-    if ckpt.model_name != cfg.model.name or ckpt.model_kwargs != model_kwargs_of(model):
+    if not _same_model(ckpt, cfg.model.name, model):
         raise ConfigError(f"{path}: was trained as {ckpt.model_name} {ckpt.model_kwargs}; the recipe asks for "
                           f"{cfg.model.name} {model_kwargs_of(model)}: cannot resume")
     if ckpt.frontend != frontend:
