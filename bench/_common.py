@@ -20,3 +20,25 @@ def reference_features(data_dir: Path, limit: int | None = None, frontend: str =
     """Features of every clip of a dataset folder's test split (a seeded subset of `limit`
     clips when given) in MLPerf label order, with the targets and clip names."""
     return dataset_features(data_dir, "test", build_frontend(frontend), MLPERF_LABELS, limit=limit, progress=False)
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg back-end (no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def finish_png(fig, path: Path, ylabel: str, axes) -> None:
+    """Label the first axes, lay out, write `fig` to `path` atomically and close it."""
+    from tinykws.fileio import atomic_path
+
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    pyplot().close(fig)

@@ -129,13 +129,9 @@ def main() -> None:
 
 
 def plot(rows: list[dict], float_acc: float, path: Path) -> None:
-    import matplotlib
+    from _common import finish_png, pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from tinykws.fileio import atomic_path
-
+    plt = pyplot()
     families = sorted({r["family"] for r in rows}, key=len)
     fig, axes = plt.subplots(1, len(families), figsize=(6 * len(families), 4.2), sharey=True, squeeze=False)
     for ax, family in zip(axes[0], families):
@@ -152,12 +148,7 @@ def plot(rows: list[dict], float_acc: float, path: Path) -> None:
         ax.set_xlabel("bits")
         ax.invert_xaxis()
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("top-1 on sc12_test_dev (%)")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    finish_png(fig, path, "top-1 on sc12_test_dev (%)", axes[0])
 
 
 if __name__ == "__main__":

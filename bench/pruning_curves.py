@@ -170,13 +170,9 @@ def main() -> None:
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    import matplotlib
+    from _common import finish_png, pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from tinykws.fileio import atomic_path
-
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
     dense = next(r for r in rows if r["kind"] == "dense")
     for ax, (key, label) in zip(axes, (("nonzero_params", "non-zero parameters"), ("macs", "MACs (dense)"),
@@ -188,12 +184,7 @@ def plot(rows: list[dict], path: Path) -> None:
                     label=f"{kind}, one-shot")
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("top-1 on sc12_test_dev (%)")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    finish_png(fig, path, "top-1 on sc12_test_dev (%)", axes)
 
 
 if __name__ == "__main__":
