@@ -138,6 +138,7 @@ def run_sweep(path: str | os.PathLike, out: str | os.PathLike, workers: int = 1,
             else:
                 ran.append(name)
                 results[name] = value
+                (out / "settings" / name / "error.txt").unlink(missing_ok=True)  # of an earlier, failed attempt
                 echo(f"{name}: top-1 {value['top1']:.2f} %, {value['macs']:,} MACs, "
                      f"{value['file_bytes'] or 0:,} B")
         if interrupted:
