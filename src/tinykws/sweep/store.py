@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tinykws.audio.frontends import frontend_from_dict
-from tinykws.compress import nonzero_parameters
+from tinykws.compress import nonzero_parameters, sparsity_report
 from tinykws.eval.dataset import dataset_features
 from tinykws.eval.evaluate import Evaluation, evaluate_runner
 from tinykws.export.float_tflite import export_float_tflite, weight_bytes
@@ -85,6 +85,8 @@ def store_and_score(spec: SweepSpec, s: SettingSpec, checkpoint: Path, sdir: Pat
         "weight_bytes": None if artifact is None else weight_bytes(artifact),
         **facts,
     }
+    if result["nonzero_params"] < result["params"]:
+        result["sparsity_per_layer"] = {layer.name: round(layer.sparsity, 4) for layer in sparsity_report(model)}
     result["latency"] = None if artifact is None else measure_latency(artifact, spec.latency_runs).to_dict()
     metrics = sdir / "train" / "metrics.jsonl"
     if metrics.is_file():
