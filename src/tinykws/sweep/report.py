@@ -62,6 +62,20 @@ def _setting_text(name: str, r: dict[str, Any], out: Path) -> str:
     return json.dumps(facts, indent=2, default=str)
 
 
+def epoch_log(out: Path, name: str) -> str:
+    """The setting's training, epoch by epoch (its metrics.jsonl), as a small text table."""
+    path = out / "settings" / name / "train" / "metrics.jsonl"
+    if not path.is_file():
+        return ""
+    lines = ["epoch  train loss  train top-1  val top-1  sparsity"]
+    for text in path.read_text(encoding="utf-8").splitlines():
+        if text.strip():
+            h = json.loads(text)
+            lines.append(f"{h['epoch']:>5}  {h['train_loss']:>10.4f}  {h['train_top1']:>11.4f}  "
+                         f"{h.get('val_top1', float('nan')):>9.4f}  {h.get('sparsity', 0.0):>8.3f}")
+    return "\n".join(lines)
+
+
 def write_sweep_report(spec: SweepSpec, out: Path, results: dict[str, dict[str, Any]],
                        rows: list[dict[str, Any]]) -> dict[str, str]:
     """Write the plots, report.md and report.html into `out`; returns name -> path."""
@@ -83,14 +97,16 @@ def write_sweep_report(spec: SweepSpec, out: Path, results: dict[str, dict[str, 
     for name, r in results.items():
         s = spec.setting(name)
         text = _setting_text(name, r, out)
+        log = epoch_log(out, name)
         md += ["", f"## {name}", "", s.description or "", "", f"Reproduce: `{_reproduce(spec, out, name)}`", "",
-               "```json", text, "```"]
+               "```json", text, "```"] + (["", "Training log:", "", "```", log, "```"] if log else [])
         curves = r.get("curves")
         if curves:
             md.append(f"![curves of {name}]({os.path.relpath(curves, out)})")
         sections.append(ReportSection(name, facts={"description": s.description, "reproduce":
                                                    _reproduce(spec, out, name)},
-                                      images=[curves] if curves else [], preformatted=text))
+                                      images=[curves] if curves else [],
+                                      preformatted=text + ("\n\ntraining log\n" + log if log else "")))
     write_text(out / "report.md", "\n".join(md) + "\n")
     files["report_md"] = str(out / "report.md")
     files["report_html"] = str(write_report(out / "report.html", f"Sweep {spec.name}", sections))

@@ -128,8 +128,17 @@ def run_setting(spec: SweepSpec, name: str, out: Path, stop_after_epochs: int | 
     s = spec.setting(name)
     sdir = setting_dir(out, name)
     sdir.mkdir(parents=True, exist_ok=True)
+    print(f"setting {name}: {s.description or 'no description'}", flush=True)
     training = train_setting(spec, s, out, stop_after_epochs)
+    if training:
+        print(f"trained {training['epochs']} epochs in {training['seconds']} s, best validation top-1 "
+              f"{training['best_val_top1']} at epoch {training['best_epoch']} (per epoch: train/metrics.jsonl)",
+              flush=True)
     result = store_and_score(spec, s, float_checkpoint(spec, name, out), sdir)
+    print(f"stored as {s.quant.mode}: top-1 {result['top1']} % on {result['test_clips']} test clips "
+          f"({result['scored_with']}), {result['file_bytes']} bytes", flush=True)
+    for check in (result.get("verification") or {}).get("checks", []):
+        print(f"verified: {check['engine']}: {check['identical']}/{check['total']} identical int8 outputs", flush=True)
     result.update(setting=name, description=s.description, fingerprint=spec.fingerprint(name), training=training,
                   spec=to_dict(s))
     write_json(sdir / "result.json", result)
