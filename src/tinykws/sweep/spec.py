@@ -145,17 +145,18 @@ class SweepSpec:
         """A hash of everything that decides setting `name`'s result: its spec, the shared
         settings, and the fingerprints of what it starts from (so a changed base re-runs it)."""
         s = self.setting(name)
-        data = {"setting": to_dict(s), "recipe": self.recipe, "recipe_text": _read(self.recipe),
+        data = {"setting": to_dict(s), "recipe": self.recipe, "recipe_data": _read(self.recipe),
                 "overrides": list(self.overrides), "test_data": self.test_data, "calib_data": self.calib_data,
                 "deps": {d: self.fingerprint(d) for d in s.depends_on if d in self.names}}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _read(path: str) -> str:
+def _read(path: str) -> Any:
+    """The recipe's data (comments and layout do not count), or None when unreadable."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return ""
+        return load_yaml(path)
+    except ConfigError:
+        return None
 
 
 def _absolute(value: str, base: Path) -> str:
