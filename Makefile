@@ -7,8 +7,11 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 # Every install goes through the constraints file, so nothing can replace the CPU torch.
 PIPI := $(PIP) install -c constraints.txt
 STAMP := $(VENV)/.tinykws-installed
-# Debian packages used by optional parts (synthetic speech engines).
-DEBIAN_PACKAGES ?= espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+# Debian packages used by optional parts: the synthetic speech engines, and the Cortex-M
+# toolchain and emulator (tinykws.mcu: build, run on qemu, profile; its tests need them).
+SPEECH_PACKAGES ?= espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+MCU_PACKAGES ?= gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+DEBIAN_PACKAGES ?= $(SPEECH_PACKAGES) $(MCU_PACKAGES)
 PYTEST_ARGS ?=
 
 .PHONY: setup system-deps demo test bench clean

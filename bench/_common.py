@@ -22,23 +22,11 @@ def reference_features(data_dir: Path, limit: int | None = None, frontend: str =
     return dataset_features(data_dir, "test", build_frontend(frontend), MLPERF_LABELS, limit=limit, progress=False)
 
 
-def pyplot():
-    """matplotlib.pyplot on the Agg back-end (no display)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def finish_png(fig, path: Path, ylabel: str, axes) -> None:
-    """Label the first axes, lay out, write `fig` to `path` atomically and close it."""
-    from tinykws.fileio import atomic_path
+    """Label the first axes, lay out, write `fig` to `path` (PNG, atomically) and close it."""
+    from tinykws.report.plots import save_png
 
     axes[0].set_ylabel(ylabel)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    pyplot().close(fig)
+    save_png(fig, path)

@@ -129,7 +129,9 @@ def main() -> None:
 
 
 def plot(rows: list[dict], float_acc: float, path: Path) -> None:
-    from _common import finish_png, pyplot
+    from _common import finish_png
+
+    from tinykws.report.plots import pyplot
 
     plt = pyplot()
     families = sorted({r["family"] for r in rows}, key=len)

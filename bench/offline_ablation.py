@@ -1,24 +1,34 @@
-"""What each offline ingredient adds to DS-CNN on real speech (the kws12_offline ablation).
+"""What each ingredient adds on real speech: the offline-material and synthetic-only ablations.
 
-Every row trains `ds_cnn` from scratch with the settings of recipes/kws12_offline.yaml
-(same epochs, epoch size, schedule, augmentation) and one set of ingredients switched on:
+Every row trains from scratch with a recipe and a few `--set` overrides, same seed, epochs
+and epoch size as the others of its table:
 
+  offline material (recipes/kws12_offline*.yaml):
     partial      the partial Speech Commands copy only
     teacher      + distillation from the MLPerf float reference model
     synth        + the synthetic corpora, no teacher
-    both         + both: recipes/kws12_offline.yaml itself
-    <knob rows>  `both` with one setting changed: the share of the go/on/off synthetic
-                 corpus (the knob that mattered most), distillation alpha, the seed
+    both         + both: recipes/kws12_offline.yaml
+    <knob rows>  `both` with one setting changed: the go/on/off corpus share, alpha, the seed
+    o.levers     `both` with the synthetic-only levers below; o.mix: + teacher-only inputs
+    b.final      recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule
+  synthetic speech only (recipes/kws12_synth.yaml, no real clip, no teacher):
+    s.base       the reference augmentation on the corpus' generated noise
+    s.<lever>    s.base plus one lever: real noise recordings, real + generated noise,
+                 simulated rooms and microphones, SpecAugment
+    s.final      recipes/kws12_synth.yaml: the levers that helped, together
 
-Each row's best checkpoint (chosen on validation data only) is then scored once on
-../shared/data/sc12_test_dev: top-1 and per-class accuracy. Training a row takes ~10-15
-minutes on 2 busy cores, so the whole table takes a while: it is a benchmark, not a test.
-Finished rows are reused (a run folder whose last epoch is done is only re-scored) and an
-interrupted row resumes from its last.pt. The synthetic corpora must exist first (the
-commands are in the recipe header).
+Each row's best checkpoint (chosen on validation data only: held-out synthetic speakers, plus
+the partial copy's validation list for offline rows) is scored on a dev set, the partial real
+copy (its validation split for offline rows, all of it for synthetic-only rows, which never
+train on it), which is what the levers were chosen on, and once on
+../shared/data/sc12_test_dev: top-1 and per-class accuracy. Training a row takes 5-60 minutes
+on 2 busy cores: it is a benchmark, not a test. Finished rows are reused (a run folder whose
+last epoch is done is only re-scored), an interrupted row resumes from its last.pt, and rows
+measured by earlier invocations stay in the JSON. The synthetic corpora must exist first (the
+commands are in the recipe headers).
 
-    .venv/bin/python bench/offline_ablation.py [--rows both,synth] [--threads 1]
-        [--runs-dir runs/offline_ablation] [--json bench/results/offline_ablation.json]
+    .venv/bin/python bench/offline_ablation.py [--table synth|offline|all] [--rows s.base,s.final]
+        [--threads 1] [--runs-dir runs/offline_ablation] [--json bench/results/offline_ablation.json]
 """
 
 from __future__ import annotations
@@ -34,20 +44,56 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_SET = ROOT.parent / "shared" / "data" / "sc12_test_dev"
+PARTIAL = ROOT.parent / "shared" / "data" / "speech_commands_partial"
 MAIN = "recipes/kws12_offline.yaml"
 REAL = "recipes/kws12_offline_real.yaml"
+SYNTH = "recipes/kws12_synth.yaml"
+BC = "recipes/kws12_offline_bc_resnet.yaml"
 NO_TEACHER = "distill.teacher="
-WATCHED = ("go", "on", "off")
+WATCHED = ("go", "on", "off", "stop", "silence")
+
+# The synthetic-only levers on kws12_offline.yaml: the big corpus with real + generated noise,
+# rooms, microphone colouring, speed change and SpecAugment, 30 epochs.
+OFFLINE_LEVERS = (
+    "data.sources=[{path: ../../shared/data/speech_commands_partial, layout: raw, weight: 3.0},"
+    " {path: ../.cache/synth_kws12_big, layout: raw, weight: 1.5, noise: [../../shared/data/speech_commands_partial/"
+    "_background_noise_, ../.cache/synth_kws12_big/_background_noise_]},"
+    " {path: ../.cache/synth_go_on_off, layout: raw, weight: 1.5, noise: [../../shared/data/speech_commands_partial/"
+    "_background_noise_, ../.cache/synth_go_on_off/_background_noise_]}]",
+    "data.validation=[{path: ../../shared/data/speech_commands_partial, layout: raw},"
+    " {path: ../.cache/synth_kws12_big, layout: raw}]",
+    "data.augment={enabled: true, background_frequency: 0.8, background_volume: 0.1, time_shift_ms: 100.0,"
+    " reverb_probability: 0.5, eq_probability: 0.5, speed_range: [0.9, 1.1],"
+    " specaugment: {time_masks: 2, time_width: 8, freq_masks: 1, freq_width: 2}}",
+    "train.epochs=30",
+)
+# kws12_synth.yaml with every lever off: the reference augmentation on the corpus' own noise.
+SYNTH_BASE = ("data.sources=[{path: ../.cache/synth_kws12_big, layout: raw, weight: 1.0}]",
+              "data.augment={enabled: true, background_frequency: 0.8, background_volume: 0.1, time_shift_ms: 100.0}")
+REAL_NOISE = "../../shared/data/speech_commands_partial/_background_noise_"
+CORPUS_NOISE = "../.cache/synth_kws12_big/_background_noise_"
+CHANNEL = ("data.augment.reverb_probability=0.5", "data.augment.eq_probability=0.5",
+           "data.augment.speed_range=[0.9, 1.1]")
+SPEC = ("data.augment.specaugment={time_masks: 2, time_width: 8, freq_masks: 1, freq_width: 2}",)
+
+
+def _sources(path: str, noise: tuple[str, ...] = ()) -> str:
+    extra = f", noise: [{', '.join(noise)}]" if noise else ""
+    return f"data.sources=[{{path: {path}, layout: raw, weight: 1.0{extra}}}]"
 
 
 @dataclass(frozen=True)
 class Row:
-    """One training run of the table: a recipe and the overrides that make it differ."""
+    """One training run of the table: a recipe and the overrides that make it differ.
+    `dev`: the split of the partial real copy scored for selection ("validation" when the
+    row trains on the copy, "all" when it never sees it)."""
 
     name: str
     recipe: str
     overrides: tuple[str, ...]
     what: str
+    table: str = "offline"
+    dev: str = "validation"
 
     def command(self, out_dir: Path, threads: int) -> list[str]:
         cmd = ["tinykws", "train", self.recipe]
@@ -65,9 +111,28 @@ ROWS = (
     Row("goonoff3", MAIN, ("data.sources.2.weight=3.0",), "both, go/on/off corpus weight 3.0 (of 7.5)"),
     Row("alpha0.8", MAIN, ("distill.alpha=0.8",), "both, distillation alpha 0.8 instead of 0.5"),
     Row("seed1", MAIN, ("train.seed=1",), "both, another seed (run-to-run spread)"),
+    # --- synthetic speech only (no real clip, no teacher): each lever alone on the base ---
+    Row("s.base", SYNTH, SYNTH_BASE, "synthetic only: 1,500 clips a keyword, reference augmentation",
+        "synth", "all"),
+    Row("s.realnoise", SYNTH, SYNTH_BASE + (_sources("../.cache/synth_kws12_big", (REAL_NOISE,)),),
+        "s.base, real noise recordings instead of generated ones (silence and mixing)", "synth", "all"),
+    Row("s.bothnoise", SYNTH, SYNTH_BASE + (_sources("../.cache/synth_kws12_big", (REAL_NOISE, CORPUS_NOISE)),),
+        "s.base, real + generated noise recordings", "synth", "all"),
+    Row("s.channel", SYNTH, SYNTH_BASE + CHANNEL,
+        "s.base + rooms (p 0.5), microphone colouring (p 0.5), speed 0.9-1.1", "synth", "all"),
+    Row("s.specaug", SYNTH, SYNTH_BASE + SPEC, "s.base + SpecAugment (2 x 8 frames, 1 x 2 features)",
+        "synth", "all"),
+    Row("s.final", SYNTH, (), "recipes/kws12_synth.yaml: real + generated noise, channel, SpecAugment",
+        "synth", "all"),
+    Row("s.unknown20", SYNTH, ("data.unknown_percentage=20.0",), "s.final with 20 % unknown words instead of 10 %",
+        "synth", "all"),
+    # --- offline material: the synthetic-only levers on kws12_offline ---------------------
+    Row("o.levers", MAIN, OFFLINE_LEVERS, "both + big corpus with real + generated noise, rooms, microphones, "
+        "speed, SpecAugment, 30 epochs"),
+    Row("o.mix", MAIN, OFFLINE_LEVERS + ("distill.mix_share=0.2", "distill.crop_share=0.1"),
+        "o.levers + teacher-only inputs: 20 % mixtures of two clips, 10 % cut-off words"),
+    Row("b.final", BC, (), "recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule"),
 )
-
-
 @dataclass(frozen=True)
 class RowResult:
     """A row's measured numbers. Accuracies are percentages."""
@@ -82,6 +147,8 @@ class RowResult:
     test_top1: float
     per_class: dict[str, float]
     macro_auc: float
+    dev_top1: float | None = None
+    dev_per_class: dict[str, float] | None = None
 
 
 def _finished(run_dir: Path, epochs: int) -> bool:
@@ -113,32 +180,41 @@ def run_row(row: Row, runs_dir: Path, threads: int) -> RowResult:
         minutes = (time.perf_counter() - t0) / 60.0
     history = _history(run_dir)
     best = max(history, key=lambda h: h.get("val_top1", -1.0))
+    dev = evaluate_folder(run_dir / "best.pt", PARTIAL, "torch", split=row.dev).result
     result = evaluate_folder(run_dir / "best.pt", TEST_SET, "torch").result
-    per_class = {name: round(100.0 * float(a), 2) for name, a in zip(result.labels, result.per_class_accuracy)}
     return RowResult(
         name=row.name, what=row.what, command=shlex.join(cmd), epochs=history[-1]["epoch"],
         best_epoch=int(best["epoch"]), best_val_top1=round(100.0 * best["val_top1"], 2) if "val_top1" in best else None,
         train_minutes=None if minutes is None else round(minutes, 1),
-        test_top1=round(100.0 * result.top1, 2), per_class=per_class, macro_auc=round(float(result.macro_auc), 4),
+        test_top1=round(100.0 * result.top1, 2), per_class=_per_class(result), macro_auc=round(float(result.macro_auc), 4),
+        dev_top1=round(100.0 * dev.top1, 2), dev_per_class=_per_class(dev),
     )
 
 
+def _per_class(result) -> dict[str, float]:
+    return {name: round(100.0 * float(a), 2) for name, a in zip(result.labels, result.per_class_accuracy)}
+
+
 def format_table(results: list[RowResult]) -> str:
-    head = f"{'row':<16}{'test top-1':>11}" + "".join(f"{w:>8}" for w in WATCHED) + f"{'val':>8}  what"
+    head = (f"{'row':<14}{'test top-1':>11}" + "".join(f"{w[:7]:>8}" for w in WATCHED)
+            + f"{'dev':>8}{'val':>8}  what")
     lines = [head, "-" * len(head)]
     for r in results:
         val = "-" if r.best_val_top1 is None else f"{r.best_val_top1:.2f}"
+        dev = "-" if r.dev_top1 is None else f"{r.dev_top1:.2f}"
         lines.append(
-            f"{r.name:<16}{r.test_top1:>10.2f}%" + "".join(f"{r.per_class[w]:>7.1f}%" for w in WATCHED)
-            + f"{val:>8}  {r.what}"
+            f"{r.name:<14}{r.test_top1:>10.2f}%" + "".join(f"{r.per_class[w]:>7.1f}%" for w in WATCHED)
+            + f"{dev:>8}{val:>8}  {r.what}"
         )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", default=",".join(r.name for r in ROWS),
-                    help="comma-separated rows to run (default: all): " + ", ".join(r.name for r in ROWS))
+    ap.add_argument("--rows", default="",
+                    help="comma-separated rows to run (default: every row of --table): " + ", ".join(r.name for r in ROWS))
+    ap.add_argument("--table", choices=("offline", "synth", "all"), default="all",
+                    help="offline material or synthetic speech only (default: both)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads per training (default 1: 2 were several times slower on a busy 2-core machine)")
     ap.add_argument("--runs-dir", type=Path, default=ROOT / "runs" / "offline_ablation")
@@ -146,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     by_name = {r.name: r for r in ROWS}
-    wanted = [w.strip() for w in args.rows.split(",") if w.strip()]
+    wanted = [w.strip() for w in args.rows.split(",") if w.strip()] or [
+        r.name for r in ROWS if args.table in ("all", r.table)]
     unknown = [w for w in wanted if w not in by_name]
     if unknown:
         ap.error(f"unknown rows {unknown}; known: {', '.join(by_name)}")
@@ -156,11 +233,21 @@ def main(argv: list[str] | None = None) -> int:
 
     from tinykws.fileio import write_json
 
+    # Rows measured earlier stay in the JSON (replaced when measured again), so that rows
+    # can be run one at a time, in parallel invocations, and still make one table.
+    kept = {}
+    if args.json.is_file():
+        kept = {r["name"]: r for r in json.loads(args.json.read_text()).get("rows", [])}
     results: list[RowResult] = []
     for name in wanted:
         results.append(run_row(by_name[name], args.runs_dir, args.threads))
         print(format_table(results[-1:]).splitlines()[-1], flush=True)
-        write_json(args.json, {"test_set": str(TEST_SET), "rows": [asdict(r) for r in results]})
+        if args.json.is_file():  # another invocation may have written rows meanwhile
+            kept.update({r["name"]: r for r in json.loads(args.json.read_text()).get("rows", [])})
+        kept[name] = asdict(results[-1])
+        order = [r.name for r in ROWS]
+        rows = sorted(kept.values(), key=lambda r: order.index(r["name"]) if r["name"] in order else len(order))
+        write_json(args.json, {"test_set": str(TEST_SET), "dev_set": str(PARTIAL), "rows": rows})
     print(format_table(results))
     print(f"wrote {args.json}")
     return 0

@@ -170,7 +170,9 @@ def main() -> None:
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    from _common import finish_png, pyplot
+    from _common import finish_png
+
+    from tinykws.report.plots import pyplot
 
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)

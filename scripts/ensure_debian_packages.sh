@@ -13,8 +13,8 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null 2>&1 || true
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
-    || echo "warning: could not install ${missing[*]}; the synthetic speech engines that need them will be unavailable" >&2
+    || echo "warning: could not install ${missing[*]}; the parts that need them (speech engines, Cortex-M build and emulation) will say so when used" >&2
 else
-  echo "note: missing Debian packages: ${missing[*]} (install them with: sudo apt-get install ${missing[*]})" >&2
+  echo "note: missing Debian packages: ${missing[*]} (install them with: sudo apt-get install --no-install-recommends ${missing[*]})" >&2
 fi
 exit 0

@@ -95,6 +95,27 @@ def noise_recording(kind: str, seconds: float, seed: int = 0, sample_rate: int =
     return x.astype(np.float32)
 
 
+def frontend_signals(rng: np.random.Generator, sample_rate: int = SAMPLE_RATE) -> dict[str, np.ndarray]:
+    """1 s float64 test signals for front-ends, by name: silence, tones, a chirp, noise,
+    bursts, a full-scale square wave (hits -32768 and 32767 as int16), clipping, an
+    impulse, a DC offset. Random ones draw from `rng` in this order."""
+    n = sample_rate
+    t = np.arange(n) / sample_rate
+    return {
+        "silence": np.zeros(n),
+        "tone_440": 0.5 * np.sin(2 * np.pi * 440 * t),
+        "tone_3k_quiet": 0.001 * np.sin(2 * np.pi * 3000 * t),
+        "two_tones": 0.3 * np.sin(2 * np.pi * 250 * t) + 0.3 * np.sin(2 * np.pi * 6100 * t),
+        "chirp": 0.6 * np.sin(2 * np.pi * (50 * t + 3900 * t**2)),
+        "white_noise": 0.2 * rng.standard_normal(n),
+        "noise_bursts": rng.standard_normal(n) * np.repeat(rng.uniform(0, 0.5, 20), n // 20),
+        "full_scale_square": np.sign(np.sin(2 * np.pi * 1000 * t)),
+        "clipped_noise": np.clip(3 * rng.standard_normal(n), -1, 1),
+        "impulse": np.eye(1, n, n // 2)[0],
+        "dc_offset": np.full(n, 0.25) + 0.01 * rng.standard_normal(n),
+    }
+
+
 def write_audio(path: Path, x: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
     """Write 16-bit PCM WAV or FLAC according to the suffix."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -41,3 +41,8 @@ class UnsupportedOpError(TinyKWSError):
 
 class EngineUnavailableError(TinyKWSError):
     """A synthetic speech engine (or other optional tool) that is not installed."""
+
+
+class TargetError(TinyKWSError):
+    """A microcontroller build or run that failed: a compile error, a program that does
+    not fit its board, an emulator that crashed, exited with an error or hung."""

@@ -13,12 +13,17 @@ from tinykws.pipeline.demo import DemoOptions, run_demo
 
 
 @pytest.mark.slow
-def test_demo_pipeline_on_tiny_data(tmp_path, tiny_folder_dataset):
+def test_demo_pipeline_on_tiny_data(tmp_path, tiny_folder_dataset, tiny_raw_dataset):
     out = tmp_path / "demo"
+    noise = tiny_raw_dataset.root / "_background_noise_"
     result = run_demo(DemoOptions(
         out_dir=str(out), per_word=3, unknown_clips=12, engines=(("espeak", 1.0),), epochs=2,
         batch_size=16, workers=1, threads=1, real_test=str(tiny_folder_dataset.root), progress=False,
+        noise_dir=str(noise), epoch_size=0,
     ))
+    # The given noise recordings join the generated ones in the corpus.
+    copied = {p.stem for p in (out / "corpus" / "_background_noise_").iterdir()}
+    assert {p.stem for p in noise.iterdir()} <= copied and "synth_pink_noise" in copied
     # Every artifact the demo promises exists and is what it says.
     assert result.checkpoint.is_file() and result.report.is_file() and result.tflite.is_file()
     assert (out / "corpus" / "synth_manifest.json").is_file()
@@ -34,7 +39,7 @@ def test_demo_pipeline_on_tiny_data(tmp_path, tiny_folder_dataset):
     for engine in ("LiteRT BUILTIN_REF", "TFLite Micro", "numpy runtime on the file read back (litert_ref)"):
         assert f"{engine}: identical int8 outputs on {real.num_clips}/{real.num_clips} inputs" in checks
     page = result.report.read_text()
-    assert "Accuracy per class" in page and "real speech" in page
+    assert "Accuracy per class" in page and "real speech" in page and str(noise) in page
     for img in ("training_curves.png",):
         assert (out / img).stat().st_size > 1000
     summary = json.loads((out / "demo.json").read_text())

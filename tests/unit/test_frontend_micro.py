@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from datagen import frontend_signals
 from tinykws.audio.frontends import build_frontend, frontend_from_dict
 from tinykws.audio.frontends.microfrontend import (
     MWW_FLOAT_SCALE,
@@ -45,20 +46,7 @@ def c_frontend_uint16(samples: np.ndarray) -> np.ndarray:
 
 def _generated_clips() -> dict[str, np.ndarray]:
     rng = np.random.default_rng(1234)
-    t = np.arange(SR) / SR
-    clips = {
-        "silence": np.zeros(SR),
-        "tone_440": 0.5 * np.sin(2 * np.pi * 440 * t),
-        "tone_3k_quiet": 0.001 * np.sin(2 * np.pi * 3000 * t),
-        "two_tones": 0.3 * np.sin(2 * np.pi * 250 * t) + 0.3 * np.sin(2 * np.pi * 6100 * t),
-        "chirp": 0.6 * np.sin(2 * np.pi * (50 * t + 3900 * t**2)),
-        "white_noise": 0.2 * rng.standard_normal(SR),
-        "noise_bursts": rng.standard_normal(SR) * np.repeat(rng.uniform(0, 0.5, 20), SR // 20),
-        "full_scale_square": np.sign(np.sin(2 * np.pi * 1000 * t)),  # +-1: hits -32768 and 32767
-        "clipped_noise": np.clip(3 * rng.standard_normal(SR), -1, 1),
-        "impulse": np.eye(1, SR, 8000)[0],
-        "dc_offset": np.full(SR, 0.25) + 0.01 * rng.standard_normal(SR),
-    }
+    clips = frontend_signals(rng)
     # several lengths: exactly one window, one sample more, not a multiple of the step, 1.5 s
     clips["len_480"] = rng.standard_normal(480) * 0.3
     clips["len_640"] = rng.standard_normal(640) * 0.3

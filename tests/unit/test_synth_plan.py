@@ -100,3 +100,40 @@ def test_engine_mix_parsing():
         parse_engine_mix("espeak:0")
     with pytest.raises(ConfigError):
         parse_engine_mix(" , ")
+
+
+def test_wide_variation_spreads_speakers_further_within_its_limits():
+    from tinykws.data.synth.plan import VARIATIONS
+
+    wide = VARIATIONS["wide"]
+    default = plan_word("stop", 400, 3, MIX, VOICES)
+    spread = plan_word("stop", 400, 3, MIX, VOICES, wide)
+    assert [p.voice for p in default] == [p.voice for p in spread]  # same speakers, other ranges
+    vtl_default = np.array([p.vtl for p in default])
+    vtl_wide = np.array([p.vtl for p in spread])
+    assert vtl_wide.std() > 1.3 * vtl_default.std()
+    assert np.all((vtl_wide >= wide.vtl_limit[0]) & (vtl_wide <= wide.vtl_limit[1]))
+    assert vtl_wide.min() < VTL_LIMIT[0] or vtl_wide.max() > VTL_LIMIT[1]  # beyond the default limits
+
+
+def test_every_voice_adds_espeak_accents_and_variants_but_no_robots():
+    from tinykws.data.synth.engine import get_engine
+
+    eng = get_engine("espeak")
+    try:
+        curated, extra = eng.voices(), eng.extra_voices()
+    finally:
+        eng.close()
+    assert not {v.key for v in curated} & {v.key for v in extra}
+    assert {v.voice for v in extra} >= {"en-029", "en-us-nyc"}
+    assert not any(v.variant.startswith(("robo", "Demonic", "whisper", "UniRobot")) for v in extra)
+    assert len(curated) + len(extra) > 1.5 * len(curated)
+
+
+def test_corpus_options_refuse_unknown_voices_and_variations(tmp_path):
+    from tinykws.data.synth.corpus import SynthOptions, synthesize_corpus
+
+    for bad in ({"voices": "some"}, {"variation": "wider"}):
+        with pytest.raises(ConfigError):
+            synthesize_corpus(SynthOptions(words=("yes",), out_dir=str(tmp_path / "c"), per_word=1, **bad))
+    assert not (tmp_path / "c").exists()

@@ -1,4 +1,7 @@
-"""Waveform augmentation for training: background-noise mixing and time shift.
+"""Waveform augmentation for training: background-noise mixing and time shift (the MLPerf
+reference), and optionally what turns clean synthetic speech into something heard through
+a real room and microphone: speed change, room reverberation, microphone colouring, and
+noise at a signal-to-noise ratio (`tinykws.audio.perturb`).
 
 Every function draws its randomness from the `np.random.Generator` it is given, so a
 training run is reproducible from its seed. Inputs are float32 clips in [-1, 1]; outputs
@@ -8,8 +11,12 @@ have the same length.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tinykws.audio.perturb import ChannelBank
 
 DEFAULT_SAMPLE_RATE = 16_000
 
@@ -62,17 +69,33 @@ class AugmentConfig:
 
     `background_frequency`: share of clips that get noise; `background_volume`: the noise
     gain is uniform in [0, background_volume]; `time_shift_ms`: maximum shift either way.
+
+    The channel options (all off by default) act on the speech before the noise is added:
+    `speed_range` (factors; the clip is resampled, > 1 faster and higher), `reverb_probability`
+    (through one of the rooms of the `bank` given to `augment_clip`), `eq_probability` (one
+    of its microphone colourings, `perturb.random_eq`). `snr_db_range`, when set, replaces the
+    volume rule: the noise is scaled to a signal-to-noise ratio uniform in that range (dB).
     """
 
     background_frequency: float = 0.8
     background_volume: float = 0.1
     time_shift_ms: float = 100.0
     sample_rate: int = DEFAULT_SAMPLE_RATE
+    speed_range: tuple[float, float] | None = None
+    reverb_probability: float = 0.0
+    eq_probability: float = 0.0
+    snr_db_range: tuple[float, float] | None = None
 
     @property
     def max_shift(self) -> int:
         """Maximum time shift in samples."""
         return int(round(self.time_shift_ms * self.sample_rate / 1000.0))
+
+    @property
+    def channel(self) -> bool:
+        """True when any option beyond the MLPerf reference augmentation is on."""
+        return bool(self.speed_range or self.reverb_probability > 0 or self.eq_probability > 0
+                    or self.snr_db_range)
 
 
 def augment_clip(
@@ -80,19 +103,46 @@ def augment_clip(
     noises: list[np.ndarray],
     config: AugmentConfig,
     rng: np.random.Generator,
+    bank: "ChannelBank | None" = None,
 ) -> np.ndarray:
     """Time shift, then (with probability `background_frequency`) add a random stretch of
     a random noise recording at a gain uniform in [0, background_volume].
 
     The same number of random draws is made whether or not noise is added, so the
-    sequence of draws for later clips does not depend on earlier outcomes.
+    sequence of draws for later clips does not depend on earlier outcomes. The channel
+    options (see `AugmentConfig`) draw after the reference ones, so switching them on
+    leaves the reference draws (shift, noise choice, gain) unchanged.
     """
-    out = random_time_shift(clip, config.max_shift, rng)
-    use_noise = rng.random() < config.background_frequency
-    volume = rng.uniform(0.0, config.background_volume)
+    draws = reference_draws(clip, noises, config, rng)
+    if config.channel:
+        from tinykws.audio.perturb import channel_augment
+
+        return channel_augment(clip, draws, config, rng, bank)
+    out = time_shift(clip, draws.shift)
+    if draws.use_noise and draws.segment is not None:
+        out = mix_noise(out, draws.segment, draws.volume)
+    return out.astype(np.float32, copy=False)
+
+
+@dataclass(frozen=True)
+class ReferenceDraws:
+    """The random choices of the reference augmentation for one clip."""
+
+    shift: int  # samples
+    use_noise: bool
+    volume: float
+    segment: np.ndarray | None  # a stretch of one noise recording, the clip's length
+
+
+def reference_draws(
+    clip: np.ndarray, noises: list[np.ndarray], config: AugmentConfig, rng: np.random.Generator
+) -> ReferenceDraws:
+    """Shift, noise on/off, gain, recording and stretch, drawn in the reference order."""
+    shift = int(rng.integers(-config.max_shift, config.max_shift + 1)) if config.max_shift > 0 else 0
+    use_noise = bool(rng.random() < config.background_frequency)
+    volume = float(rng.uniform(0.0, config.background_volume))
+    segment = None
     if noises:
         which = int(rng.integers(0, len(noises)))
-        segment = noise_segment(noises[which], out.shape[-1], rng)
-        if use_noise:
-            out = mix_noise(out, segment, volume)
-    return out.astype(np.float32, copy=False)
+        segment = noise_segment(noises[which], np.shape(clip)[-1], rng)
+    return ReferenceDraws(shift, use_noise, volume, segment)

@@ -37,6 +37,11 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
                    help="also copy the recordings of DIR into _background_noise_")
     p.add_argument("--noise-seconds", type=float, default=60.0, metavar="S",
                    help="length of each generated noise recording (default 60 s)")
+    p.add_argument("--voices", choices=("curated", "all"), default="curated",
+                   help="curated: the voices that sound most natural (default); all: also the "
+                   "engines' other human-sounding voices (more speakers, less natural)")
+    p.add_argument("--variation", choices=("default", "wide"), default="default",
+                   help="ranges of speaker pitch, speed and vocal-tract length: default or wide")
     p.add_argument("--list-engines", action="store_true", help="list the installed engines and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -66,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         noise_dir=args.noise_dir,
         noise_seconds=args.noise_seconds,
         progress=not args.no_progress,
+        voices=args.voices,
+        variation=args.variation,
     )
     result = synthesize_corpus(opts)
     if args.json:

@@ -15,9 +15,12 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
                     "and write plots and an HTML report.",
     )
     p.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
-    p.add_argument("--per-word", type=int, default=400, help="synthetic clips per keyword (default 400)")
-    p.add_argument("--unknown-clips", type=int, default=1200, help="synthetic unknown-word clips (default 1200)")
-    p.add_argument("--epochs", type=int, default=24)
+    p.add_argument("--per-word", type=int, default=500, help="synthetic clips per keyword (default 500)")
+    p.add_argument("--unknown-clips", type=int, default=2500, help="synthetic unknown-word clips (default 2500)")
+    p.add_argument("--noise-dir", default=None, metavar="DIR",
+                   help="noise recordings (no speech) to add to the generated noise (default: "
+                   "../shared/data/speech_commands_partial/_background_noise_ if present; '' = none)")
+    p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--real-test", default=None, metavar="DIR",
                    help="real speech to score on (default: ../shared/data/sc12_test_dev if present; '' = none)")
@@ -34,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     result = run_demo(DemoOptions(
         out_dir=args.out, per_word=args.per_word, unknown_clips=args.unknown_clips, epochs=args.epochs,
         seed=args.seed, threads=threads, real_test=args.real_test, quantize=not args.no_quantize,
+        noise_dir=args.noise_dir,
         progress=not args.no_progress,
     ))
     summary = result.summary()

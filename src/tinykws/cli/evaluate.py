@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
 
         summary.update(size_bytes=Path(args.model).stat().st_size, sha256=file_sha256(args.model))
     lines = [f"runtime: {info.description}"
-             + (f"; TFLite Micro arena {info.facts['arena_bytes']:,} B" if info.facts.get("arena_bytes") else "")]
+             + (f"; arena {info.facts['arena_bytes']:,} B" if info.facts.get("arena_bytes") else "")]
     if info.contract_source:
         lines.append(f"front-end and labels: {info.contract_source}")
     lines += [f"note: {n}" for n in info.notes]

@@ -14,7 +14,8 @@ from tinykws.cli._verbs import add_verbs
 from tinykws.errors import TinyKWSError
 
 # The order in which `tinykws --help` lists the verbs.
-VERB_MODULES = ["features", "data", "models", "train", "evaluate", "quantize", "sweep", "demo"]
+VERB_MODULES = ["features", "data", "models", "train", "evaluate", "quantize", "codegen", "profile", "sweep",
+                "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

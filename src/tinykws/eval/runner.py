@@ -40,6 +40,10 @@ BUILTIN_RUNNERS: dict[str, str] = {
     "reference": "tinykws.export.runners:open_reference_runner",
     "litert": "tinykws.export.runners:open_litert_runner",
     "tflm": "tinykws.export.runners:open_tflm_runner",
+    "c-host": "tinykws.codegen.runners:open_c_host_runner",
+    "c-qemu-m4": "tinykws.mcu.runners:open_c_qemu_m4_runner",
+    "c-qemu-m3": "tinykws.mcu.runners:open_c_qemu_m3_runner",
+    "c-qemu-m7": "tinykws.mcu.runners:open_c_qemu_m7_runner",
 }
 _REGISTERED: dict[str, Callable[..., "ModelRunner"]] = {}
 

@@ -27,19 +27,36 @@ from tinykws.report.html import ReportSection, write_report
 from tinykws.report.plots import evaluation_plots, training_curves_png
 
 DEFAULT_REAL_TEST = Path("..") / "shared" / "data" / "sc12_test_dev"
+# Real background-noise recordings (no speech in them): the corpus' silence and mixing noise
+# come from these and the generated noise when they are present.
+DEFAULT_NOISE = Path("..") / "shared" / "data" / "speech_commands_partial" / "_background_noise_"
+
+
+def demo_augment():
+    """The demo's training augmentation: the reference one, simulated rooms and microphones,
+    speed change and SpecAugment (see recipes/kws12_synth.yaml for what each adds)."""
+    from tinykws.train.config import AugmentConfig, SpecAugmentConfig
+
+    return AugmentConfig(reverb_probability=0.5, eq_probability=0.5, speed_range=(0.9, 1.1),
+                         specaugment=SpecAugmentConfig(time_masks=2, time_width=8, freq_masks=1, freq_width=2))
 
 
 @dataclass(frozen=True)
 class DemoOptions:
     """What the demo makes. `per_word` synthetic clips per keyword, `unknown_clips` in all;
     `real_test`: a folder of real speech to score on (None: the default path if it exists;
-    "" to skip); `quantize`: also make and check the int8 .tflite."""
+    "" to skip); `noise_dir`: noise recordings copied into the corpus (None: the real
+    Speech Commands noise if present; "" none); `augment`: None = `demo_augment()`;
+    `quantize`: also make and check the int8 .tflite."""
 
     out_dir: str = "runs/demo"
-    per_word: int = 400
-    unknown_clips: int = 1200
+    per_word: int = 500
+    unknown_clips: int = 2500
     engines: tuple[tuple[str, float], ...] | None = None  # None: every installed engine
-    epochs: int = 24
+    noise_dir: str | None = None
+    augment: Any = None
+    epochs: int = 20
+    epoch_size: int = 8000  # clips per epoch (0: the corpus' training clips)
     batch_size: int = 64
     seed: int = 0
     workers: int = 2
@@ -96,13 +113,23 @@ def _resolve_real_test(option: str | None) -> Path | None:
     return path
 
 
-def _synthesize(opts: DemoOptions, corpus: Path):
+def _resolve_noise(option: str | None) -> str | None:
+    if option == "":
+        return None
+    if option is None:
+        return str(DEFAULT_NOISE) if DEFAULT_NOISE.is_dir() else None
+    if not Path(option).is_dir():
+        raise DataError(f"{option}: noise folder not found")
+    return option
+
+
+def _synthesize(opts: DemoOptions, corpus: Path, noise_dir: str | None):
     from tinykws.data.synth.corpus import SynthOptions, synthesize_corpus
 
     return synthesize_corpus(SynthOptions(
         words=tuple(MLPERF_KEYWORDS), out_dir=str(corpus), per_word=opts.per_word,
         unknown_clips=opts.unknown_clips, engines=opts.engines, seed=opts.seed,
-        workers=opts.workers, noise_seconds=30.0, progress=opts.progress,
+        workers=opts.workers, noise_seconds=30.0, progress=opts.progress, noise_dir=noise_dir,
     ))
 
 
@@ -116,7 +143,8 @@ def _train(opts: DemoOptions, corpus: Path, run_dir: Path):
 
     cfg = RunConfig(
         name="demo",
-        data=DataConfig(sources=(DataSourceConfig(path=str(corpus), layout="raw"),)),
+        data=DataConfig(sources=(DataSourceConfig(path=str(corpus), layout="raw"),), epoch_size=opts.epoch_size,
+                        augment=opts.augment if opts.augment is not None else demo_augment()),
         model=ModelConfig(name="ds_cnn"),
         frontend=FrontendConfig(name="mlperf_mfcc"),
         optim=OptimConfig(name="adam", lr=2e-3),
@@ -164,7 +192,8 @@ def run_demo(opts: DemoOptions = DemoOptions()) -> DemoResult:
         return value
 
     real = _resolve_real_test(opts.real_test)
-    synth = timed("synthesize", _synthesize, opts, corpus)
+    noise_dir = _resolve_noise(opts.noise_dir)
+    synth = timed("synthesize", _synthesize, opts, corpus, noise_dir)
     if run_dir.exists() and (run_dir / "last.pt").exists():
         import shutil
 
@@ -202,6 +231,7 @@ def run_demo(opts: DemoOptions = DemoOptions()) -> DemoResult:
         ReportSection("Summary", facts={
             "corpus": f"{corpus} ({synth.clips_written + synth.clips_kept} clips, {synth.speakers} speakers, "
                       f"engines {', '.join(sorted(synth.engines))})",
+            "noise": f"generated + {noise_dir}" if noise_dir else "generated only",
             "model": "ds_cnn (MLPerf Tiny DS-CNN), mlperf_mfcc 49x10",
             "checkpoint": checkpoint,
             "best validation top-1": result.best_val_top1 if result.best_val_top1 is not None else "n/a",

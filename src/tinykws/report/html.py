@@ -28,11 +28,13 @@ img{max-width:100%;border:1px solid #eee;margin:.3em 0}pre{background:#f7f7f7;pa
 
 @dataclass(frozen=True)
 class ReportSection:
-    """One titled part of the page: key/value facts, tables of evaluations, images, text."""
+    """One titled part of the page: key/value facts, tables of evaluations, a table of rows
+    (the first row is the header), images, text."""
 
     title: str
     facts: Mapping[str, Any] = field(default_factory=dict)
     evaluations: Mapping[str, EvalResult] = field(default_factory=dict)
+    table: Sequence[Sequence[Any]] = ()
     images: Sequence[str | os.PathLike] = ()
     preformatted: str = ""
 
@@ -47,6 +49,12 @@ def _facts(facts: Mapping[str, Any]) -> str:
     rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
                    for k, v in facts.items())
     return f"<table>{rows}</table>"
+
+
+def _table(rows: Sequence[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(_fmt(v))}</th>" for v in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in rows[1:])
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def _percent(x: float) -> str:
@@ -83,6 +91,8 @@ def render_report(title: str, sections: Sequence[ReportSection], base_dir: str |
             parts.append(_facts(s.facts))
         if s.evaluations:
             parts.append(_evaluations(s.evaluations))
+        if s.table:
+            parts.append(_table(s.table))
         for img in s.images:
             rel = os.path.relpath(Path(img), base)
             parts.append(f"<img src='{html.escape(rel, quote=True)}' alt='{html.escape(Path(img).stem)}'>")

@@ -12,7 +12,8 @@ from tinykws.eval.metrics import EvalResult, one_vs_rest_roc
 from tinykws.fileio import atomic_path
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the headless Agg back-end."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -21,18 +22,19 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
+def save_png(fig, path: str | os.PathLike) -> Path:
+    """Write `fig` as a PNG atomically and close it; returns the path."""
     p = Path(path)
     with atomic_path(p) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return p
 
 
 def confusion_png(result: EvalResult, path: str | os.PathLike, title: str = "") -> Path:
     """Confusion matrix (rows: true class, columns: predicted), each row normalised to 1,
     with clip counts written in the cells."""
-    plt = _pyplot()
+    plt = pyplot()
     cm = result.confusion.astype(np.float64)
     rows = cm.sum(axis=1, keepdims=True)
     norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
@@ -50,7 +52,7 @@ def confusion_png(result: EvalResult, path: str | os.PathLike, title: str = "") 
                         color="white" if norm[i, j] > 0.5 else "black")
     ax.set_title(title or f"top-1 {100 * result.top1:.2f} % on {result.num_clips} clips")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def roc_png(result: EvalResult, path: str | os.PathLike, title: str = "") -> Path:
@@ -61,7 +63,7 @@ def roc_png(result: EvalResult, path: str | os.PathLike, title: str = "") -> Pat
     """
     if result.scores is None or result.targets is None:
         raise ValueError("this EvalResult was computed without keeping its scores")
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
     colors = list(plt.get_cmap("tab10").colors) + ["black", "magenta", "lime", "navy"]
     floor = 0.5 / max(1, result.num_clips)
@@ -79,12 +81,12 @@ def roc_png(result: EvalResult, path: str | os.PathLike, title: str = "") -> Pat
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="lower right", title="class (AUC)")
     ax.set_title(title or f"one-vs-rest ROC, macro AUC {result.macro_auc:.4f}")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def training_curves_png(history: Sequence[dict[str, Any]], path: str | os.PathLike, title: str = "") -> Path:
     """Loss and top-1 per epoch (training and, when present, validation)."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [h["epoch"] for h in history]
     fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(6.5, 6), sharex=True)
     ax_loss.plot(epochs, [h["train_loss"] for h in history], label="train")
@@ -102,7 +104,7 @@ def training_curves_png(history: Sequence[dict[str, Any]], path: str | os.PathLi
     ax_acc.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def evaluation_plots(result: EvalResult, out_dir: str | os.PathLike, prefix: str = "") -> dict[str, Path]:

@@ -11,10 +11,10 @@ from typing import Any
 
 from tinykws.fileio import write_text
 from tinykws.report.html import ReportSection, write_report
-from tinykws.report.plots import _pyplot, _save
+from tinykws.report.plots import pyplot, save_png
 from tinykws.sweep.pareto import pareto_front
 from tinykws.sweep.spec import SweepSpec
-from tinykws.sweep.table import markdown_table
+from tinykws.sweep.table import COLUMNS, cell, markdown_table
 
 _AXES = {"macs": "MACs per inference (dense)", "file_bytes": "model bytes as stored (.tflite file)"}
 
@@ -24,7 +24,7 @@ def pareto_png(rows: list[dict[str, Any]], cost: str, path: Path, title: str) ->
     points = [r for r in rows if "error" not in r and r.get(cost)]
     if not points:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     costs, tops = [float(r[cost]) for r in points], [float(r["top1"]) for r in points]
     front = pareto_front(costs, tops)
@@ -39,7 +39,7 @@ def pareto_png(rows: list[dict[str, Any]], cost: str, path: Path, title: str) ->
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _reproduce(spec: SweepSpec, out: Path, name: str | None = None) -> str:
@@ -92,8 +92,10 @@ def write_sweep_report(spec: SweepSpec, out: Path, results: dict[str, dict[str, 
                 f"top-1: {', '.join(tens) if tens else 'none'}.")
     md = [f"# Sweep {spec.name}", "", headline, "", f"Reproduce: `{_reproduce(spec, out)}`", "", table, ""]
     md += [f"![{Path(p).stem}]({os.path.relpath(p, out)})" for p in plots]
-    sections = [ReportSection("Results", facts={"reproduce": _reproduce(spec, out), "10x": headline},
-                              images=plots, preformatted=table)]
+    grid = [[title for _, title in COLUMNS]] + [[cell(r.get(key)) for key, _ in COLUMNS] if "error" not in r else
+                                                 [r["setting"], f"failed: {r['error']}"] for r in rows]
+    sections = [ReportSection("Results", facts={"reproduce": _reproduce(spec, out), "10x": headline}, table=grid,
+                              images=plots)]
     for name, r in results.items():
         s = spec.setting(name)
         text = _setting_text(name, r, out)

@@ -58,7 +58,8 @@ def _mode(r: dict[str, Any]) -> str:
     return f"{r['mode']} w{q['weight_bits']}a{q['act_bits']}{scheme}"
 
 
-def _cell(value: Any) -> str:
+def cell(value: Any) -> str:
+    """One table cell: thousands separated, 4 significant digits, '-' for missing."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -78,5 +79,5 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
         if "error" in row:
             lines.append(f"| {row['setting']} | failed: {row['error']} |")
             continue
-        lines.append("| " + " | ".join(_cell(row.get(key)) for key, _ in COLUMNS) + " |")
+        lines.append("| " + " | ".join(cell(row.get(key)) for key, _ in COLUMNS) + " |")
     return "\n".join(lines)

@@ -24,11 +24,16 @@ class DataSourceConfig:
     `weight` is its share of each epoch relative to the other sources (weights need not
     sum to 1): a source with twice the weight gives twice as many clips per epoch,
     sampled with replacement across epochs when it is small.
+
+    `noise`: folders whose audio files replace the source's own `_background_noise_`
+    recordings, both for its silence clips and for mixing into its clips (e.g. real noise
+    recordings for a synthetic corpus); empty = the source's own.
     """
 
     path: str
     layout: str = "auto"
     weight: float = 1.0
+    noise: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if self.layout not in DATA_LAYOUTS:
@@ -37,14 +42,71 @@ class DataSourceConfig:
             raise ConfigError(f"data source {self.path}: weight must be > 0, got {self.weight}")
 
 
+def _check_range(name: str, values: tuple[float, ...], low: float, high: float) -> None:
+    """An optional [lo, hi] range within [low, high] (empty = off)."""
+    if not values:
+        return
+    if len(values) != 2 or not low <= values[0] <= values[1] <= high:
+        raise ConfigError(f"{name} must be empty or [lo, hi] with {low} <= lo <= hi <= {high}, got {list(values)}")
+
+
+@dataclass(frozen=True)
+class SpecAugmentConfig:
+    """SpecAugment on the model input (frames x features), training batches only:
+    `time_masks` masks of up to `time_width` frames and `freq_masks` masks of up to
+    `freq_width` features per clip, filled with the clip's mean. 0 masks = off.
+    Under data parallelism each rank draws the masks of its own part of the batch: such a
+    run is reproducible, but not equal to a single-process run (as it is without masks)."""
+
+    time_masks: int = 0
+    time_width: int = 0
+    freq_masks: int = 0
+    freq_width: int = 0
+
+    def validate(self) -> None:
+        if min(self.time_masks, self.time_width, self.freq_masks, self.freq_width) < 0:
+            raise ConfigError("data.augment.specaugment: counts and widths must be >= 0")
+
+    @property
+    def enabled(self) -> bool:
+        return (self.time_masks > 0 and self.time_width > 0) or (self.freq_masks > 0 and self.freq_width > 0)
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Waveform augmentation of training clips (MLPerf Tiny reference values by default)."""
+    """Waveform augmentation of training clips (MLPerf Tiny reference values by default).
+
+    Channel options (off by default; see `tinykws.audio.augment.AugmentConfig`):
+    `speed_range` [lo, hi] speed factors; `reverb_probability` of convolving with a
+    simulated room (`reverb_rooms` rooms with RT60 in `reverb_rt60_s`, drawn once from the
+    run seed); `eq_probability` of a random microphone colouring (as many as rooms); `snr_db` [lo, hi]
+    replaces the noise volume rule with a signal-to-noise ratio. `specaugment` masks the
+    features.
+    """
 
     enabled: bool = True
     background_frequency: float = 0.8
     background_volume: float = 0.1
     time_shift_ms: float = 100.0
+    speed_range: tuple[float, ...] = ()
+    reverb_probability: float = 0.0
+    reverb_rt60_s: tuple[float, ...] = (0.15, 0.8)
+    reverb_rooms: int = 100
+    eq_probability: float = 0.0
+    snr_db: tuple[float, ...] = ()
+    specaugment: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)
+
+    def validate(self) -> None:
+        for name in ("background_frequency", "reverb_probability", "eq_probability"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"data.augment.{name} must be in [0, 1], got {value}")
+        _check_range("data.augment.speed_range", self.speed_range, 0.5, 2.0)
+        _check_range("data.augment.reverb_rt60_s", self.reverb_rt60_s, 0.01, 5.0)
+        _check_range("data.augment.snr_db", self.snr_db, -30.0, 100.0)
+        if self.reverb_probability > 0 and (not self.reverb_rt60_s or self.reverb_rooms < 1):
+            raise ConfigError("data.augment.reverb_probability > 0 needs reverb_rt60_s and reverb_rooms >= 1")
+        self.specaugment.validate()
 
 
 @dataclass(frozen=True)
@@ -72,6 +134,7 @@ class DataConfig:
     def validate(self) -> None:
         for source in self.sources + self.validation:
             source.validate()
+        self.augment.validate()
         if self.epoch_size < 0:
             raise ConfigError(f"data.epoch_size must be >= 0, got {self.epoch_size}")
 
@@ -159,7 +222,12 @@ class DistillConfig:
     that model's front-end). Loss = (1 - alpha) * CE + alpha * T^2 * KL(teacher_T || student_T)
     + attention * KL(teacher attention || student attention), the last summed over time for
     models with attention pooling (crnn_gru_att; the teacher must be a tinykws checkpoint
-    of such a model with as many time steps)."""
+    of such a model; its frames are pooled onto a time-strided student's steps).
+
+    Teacher-only inputs (waveform training): `mix_share` of each batch is replaced by
+    mixtures of two of its clips and `crop_share` by cut-off parts of its clips; these have
+    no label, and only the teacher's view of them is learnt (loss alpha * T^2 * KL). Under
+    data parallelism they are drawn per rank, from that rank's part of the batch."""
 
     teacher: str = ""
     tflite_model: str = "ds_cnn"
@@ -167,6 +235,8 @@ class DistillConfig:
     alpha: float = 0.5
     temperature: float = 4.0
     attention: float = 0.0
+    mix_share: float = 0.0
+    crop_share: float = 0.0
 
     def validate(self) -> None:
         if not 0.0 <= self.alpha <= 1.0:
@@ -175,6 +245,10 @@ class DistillConfig:
             raise ConfigError(f"distill.temperature must be > 0, got {self.temperature}")
         if self.attention < 0:
             raise ConfigError(f"distill.attention must be >= 0, got {self.attention}")
+        if not (0.0 <= self.mix_share and 0.0 <= self.crop_share and self.mix_share + self.crop_share <= 1.0):
+            raise ConfigError("distill.mix_share and distill.crop_share must be >= 0 and sum to at most 1")
+        if (self.mix_share or self.crop_share) and not self.teacher:
+            raise ConfigError("distill.mix_share / crop_share need a distill.teacher")
 
     @property
     def enabled(self) -> bool:

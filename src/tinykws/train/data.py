@@ -11,12 +11,15 @@ augmented in the loop (time shift, background noise) with a generator drawn from
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from tinykws.audio.augment import AugmentConfig as WaveAugmentConfig
 from tinykws.audio.augment import augment_clip
+from tinykws.audio.io import is_audio_file
+from tinykws.audio.perturb import ChannelBank, channel_bank
 from tinykws.data.cache import cached_features
 from tinykws.data.items import load_noise
 from tinykws.data.labels import MLPERF_LABELS
@@ -25,7 +28,7 @@ from tinykws.data.splits import TRAIN, VALIDATION
 from tinykws.data.view import MLPerfView, ViewConfig
 from tinykws.errors import DataError
 from tinykws.train.batches import FEATURES, WAVEFORM, ArraySource, TrainData
-from tinykws.train.config import DataConfig, DataSourceConfig
+from tinykws.train.config import AugmentConfig, DataConfig, DataSourceConfig
 
 
 @dataclass
@@ -35,6 +38,7 @@ class ViewSource:
     view: MLPerfView
     augmentation: WaveAugmentConfig
     enabled: bool = True
+    bank: ChannelBank | None = None  # rooms and microphone colourings for the channel options
     # Decoded clean clips, filled on first use: without it every epoch decodes every file
     # again (about 1 ms a clip, as much as a training step costs). float32, 64 KB a clip.
     _clean: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False)
@@ -54,7 +58,7 @@ class ViewSource:
         if rng is None or not self.enabled:
             return clean
         noises = [load_noise(p, self.view.config.sample_rate) for p in self.view.noise_files]
-        return augment_clip(clean, noises, self.augmentation, rng)
+        return augment_clip(clean, noises, self.augmentation, rng, self.bank)
 
 
 def _view(
@@ -70,7 +74,43 @@ def _view(
         augment=False,  # the loop augments, with its own per-position generators
         seed=seed,
     )
-    return MLPerfView(index, split, config, labels)
+    noise = noise_files_in(source.noise) if source.noise else None
+    return MLPerfView(index, split, config, labels, noise_files=noise)
+
+
+def noise_files_in(folders: Sequence[str]) -> list[str]:
+    """Every audio file directly inside `folders`, sorted per folder (noise recordings)."""
+    files: list[str] = []
+    for folder in folders:
+        p = Path(folder)
+        if not p.is_dir():
+            raise DataError(f"{p}: noise folder not found")
+        found = sorted(str(f) for f in p.iterdir() if f.is_file() and is_audio_file(f))
+        if not found:
+            raise DataError(f"{p}: no audio files to use as noise")
+        files += found
+    return files
+
+
+def wave_augmentation(aug: AugmentConfig, seed: int) -> tuple[WaveAugmentConfig, ChannelBank | None]:
+    """The waveform augmentation of a recipe's `data.augment`, and its simulated rooms and
+    microphone colourings (drawn from the run seed; none when both options are off)."""
+    config = WaveAugmentConfig(
+        background_frequency=aug.background_frequency,
+        background_volume=aug.background_volume,
+        time_shift_ms=aug.time_shift_ms,
+        speed_range=tuple(aug.speed_range) or None,
+        reverb_probability=aug.reverb_probability,
+        eq_probability=aug.eq_probability,
+        snr_db_range=tuple(aug.snr_db) or None,
+    )
+    if aug.reverb_probability <= 0 and aug.eq_probability <= 0:
+        return config, None
+    from tinykws.audio.rir import RoomRanges, rir_bank
+
+    rirs = rir_bank(aug.reverb_rooms, seed, RoomRanges(rt60_s=tuple(aug.reverb_rt60_s))) if aug.reverb_probability > 0 else []
+    colourings = aug.reverb_rooms if aug.eq_probability > 0 else 0
+    return config, channel_bank(rirs, colourings, seed)
 
 
 def _cached_source(view: MLPerfView, frontend, cache_dir: str, progress: bool) -> ArraySource:
@@ -97,17 +137,14 @@ def build_train_data(
     else:
         val_views = [_view(s, VALIDATION, data, seed, labels, TRAIN) for s in data.sources]
     val_views = [v for v in val_views if len(v)]
-    augmentation = WaveAugmentConfig(
-        background_frequency=data.augment.background_frequency,
-        background_volume=data.augment.background_volume,
-        time_shift_ms=data.augment.time_shift_ms,
-    )
+    augmentation, bank = (wave_augmentation(data.augment, seed) if not data.cache and data.augment.enabled
+                          else (WaveAugmentConfig(), None))
     if data.cache:
         sources = [_cached_source(v, frontend, data.cache_dir, progress) for v in train_views]
         val_parts = [_cached_source(v, frontend, data.cache_dir, progress) for v in val_views]
         kind = FEATURES
     else:
-        sources = [ViewSource(v, augmentation, data.augment.enabled) for v in train_views]
+        sources = [ViewSource(v, augmentation, data.augment.enabled, bank) for v in train_views]
         val_parts = [_stack_clean(v) for v in val_views]
         kind = WAVEFORM
     validation = None

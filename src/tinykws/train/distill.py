@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -82,12 +83,10 @@ class Teacher:
                               f"{self.source} (found {len(mine)} and {len(theirs)} layers)")
         self.attention_pairs = list(zip(mine, theirs))
 
-    def loss(self, student_logits: torch.Tensor, per_clip: torch.Tensor, teacher_x: torch.Tensor,
-             cfg) -> torch.Tensor:
-        """The per-clip distillation loss (B,) given the student's logits and its per-clip
-        label loss; `cfg` is the recipe's `distill` section."""
-        soft = distillation_kl(student_logits, self.logits(teacher_x), cfg.temperature)
-        total = (1.0 - cfg.alpha) * per_clip + cfg.alpha * soft
+    def label_free_loss(self, student_logits: torch.Tensor, teacher_x: torch.Tensor, cfg) -> torch.Tensor:
+        """The teacher's per-clip terms (B,): alpha * T^2 * KL of the logits plus attention *
+        KL of the attention; `cfg` is the recipe's `distill` section."""
+        total = cfg.alpha * distillation_kl(student_logits, self.logits(teacher_x), cfg.temperature)
         for student_layer, teacher_layer in self.attention_pairs:
             total = total + cfg.attention * attention_kl(student_layer.last_weights, teacher_layer.last_weights)
         return total
@@ -128,3 +127,46 @@ def _frozen(model: torch.nn.Module) -> torch.nn.Module:
     for p in model.parameters():
         p.requires_grad_(False)
     return model
+
+
+def teacher_only_inputs(
+    clips: np.ndarray, mix_share: float, crop_share: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replace parts of a batch of waveforms (B, samples) by inputs only the teacher labels.
+
+    The first round(mix_share * B) positions of a random order become mixtures of two clips
+    of the batch (the second at 0.3-1.0 of the first's RMS: one word over another, a near
+    miss); the next round(crop_share * B) keep a random 25-60 % stretch of their clip (a
+    partial word). Returns (new clips, labelled) where labelled is a bool mask (B,).
+    """
+    b = clips.shape[0]
+    out = np.array(clips, dtype=np.float32, copy=True)
+    labelled = np.ones(b, bool)
+    order = rng.permutation(b)
+    n_mix, n_crop = int(round(mix_share * b)), int(round(crop_share * b))
+    n_mix, n_crop = min(n_mix, b), min(n_crop, b - min(n_mix, b))
+    partners = rng.integers(0, b, size=n_mix)
+    gains = rng.uniform(0.3, 1.0, size=n_mix)
+    for i, j, g in zip(order[:n_mix], partners, gains):
+        a, other = clips[i], clips[j]
+        rms_a = float(np.sqrt(np.mean(a.astype(np.float64) ** 2)))
+        rms_o = float(np.sqrt(np.mean(other.astype(np.float64) ** 2)))
+        scale = g * rms_a / rms_o if rms_o > 0 and rms_a > 0 else 0.0
+        out[i] = np.clip(a + scale * other, -1.0, 1.0)
+        labelled[i] = False
+    n = clips.shape[-1]
+    keep_share = rng.uniform(0.25, 0.6, size=n_crop)
+    starts = rng.uniform(0.0, 1.0, size=n_crop)
+    for i, keep, start in zip(order[n_mix : n_mix + n_crop], keep_share, starts):
+        length = int(keep * n)
+        lo = int(start * (n - length))
+        cropped = np.zeros(n, np.float32)
+        cropped[lo : lo + length] = clips[i][lo : lo + length]
+        out[i] = cropped
+        labelled[i] = False
+    return out, labelled
+
+
+def teacher_rng(seed: int, epoch: int, batch: int) -> np.random.Generator:
+    """The generator of one batch's teacher-only inputs."""
+    return np.random.default_rng([int(seed), int(epoch), int(batch), 0x7EAC])

@@ -38,12 +38,13 @@ from tinykws.train.batches import (
 )
 from tinykws.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from tinykws.train.config import RunConfig
-from tinykws.train.distill import Teacher, load_teacher
+from tinykws.train.distill import Teacher, load_teacher, teacher_only_inputs, teacher_rng
 from tinykws.train.hooks import TrainHook
 from tinykws.train.provenance import record_provenance
 from tinykws.train.recipe import save_config
 from tinykws.train.runner import TorchRunner
 from tinykws.train.schedules import lr_at
+from tinykws.train.specaugment import batch_rng, spec_augment
 from tinykws.train.setup import (
     build_optimizer,
     build_run_model,
@@ -292,12 +293,20 @@ def _train_one_epoch(cfg, data, net, optimizer, fe_module, teacher, weights, epo
         lr = lr_at(cfg.schedule, cfg.optim.lr, epoch + b / steps, tc.epochs)
         for group in optimizer.param_groups:
             group["lr"] = lr
+        labelled = None
+        if teacher is not None and data.kind == WAVEFORM and (cfg.distill.mix_share or cfg.distill.crop_share):
+            clips, labelled = teacher_only_inputs(clips, cfg.distill.mix_share, cfg.distill.crop_share,
+                                                  teacher_rng(tc.seed, epoch, b))
         x = to_model_input(clips, data.kind, fe_module).contiguous(memory_format=torch.channels_last)
         targets = torch.from_numpy(targets_np)
-        logits = net(x)
+        x_student = spec_augment(x, cfg.data.augment.specaugment, batch_rng(tc.seed, epoch, b))
+        logits = net(x_student)
         per_clip = per_clip_loss(logits, targets, tc.label_smoothing, weights)
         if teacher is not None:
-            per_clip = teacher.loss(logits, per_clip, _teacher_input(teacher, clips, x, data.kind), cfg.distill)
+            free = teacher.label_free_loss(logits, _teacher_input(teacher, clips, x, data.kind), cfg.distill)
+            per_clip = (1.0 - cfg.distill.alpha) * per_clip + free
+            if labelled is not None:  # teacher-only inputs: no label, only the teacher's terms
+                per_clip = torch.where(torch.from_numpy(labelled), per_clip, free)
         loss = per_clip.sum() / global_batch * info.world_size
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -41,6 +41,8 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
             for item in items if isinstance(items, list) else ():
                 if isinstance(item, dict) and isinstance(item.get("path"), str):
                     item["path"] = _absolute(item["path"], base)
+                if isinstance(item, dict) and isinstance(item.get("noise"), list):
+                    item["noise"] = [_absolute(n, base) if isinstance(n, str) else n for n in item["noise"]]
         if isinstance(section.get("cache_dir"), str) and section["cache_dir"]:
             section["cache_dir"] = _absolute(section["cache_dir"], base)
     for name, key in (("distill", "teacher"), ("model", "init"), ("quant", "calib_data"), ("export", "test_data")):

@@ -20,7 +20,7 @@ from pathlib import Path
 from tinykws.data.synth.engine import engine_names, get_engine
 from tinykws.data.synth.manifest import write_manifest
 from tinykws.data.synth.noise import copy_noise_dir, make_noise_files
-from tinykws.data.synth.plan import ClipPlan, holdout_speakers, plan_word, stable_int
+from tinykws.data.synth.plan import VARIATIONS, ClipPlan, holdout_speakers, plan_word, stable_int
 from tinykws.data.synth.words import check_words, unknown_words_for
 from tinykws.data.synth.worker import ClipOutcome, WorkUnit, close_engines, run_unit
 from tinykws.errors import ConfigError, EngineUnavailableError, TinyKWSError
@@ -52,6 +52,8 @@ class SynthOptions:
     noise_dir: str | None = None
     noise_seconds: float = 60.0  # per generated noise recording (babble gets 1.5x)
     progress: bool = True
+    voices: str = "curated"  # "all": also each engine's extra_voices()
+    variation: str = "default"  # a name of plan.VARIATIONS
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,12 @@ def parse_engine_mix(text: str) -> tuple[tuple[str, float], ...]:
     return tuple(mix)
 
 
-def resolve_engines(mix: tuple[tuple[str, float], ...] | None) -> tuple[tuple[tuple[str, float], ...], dict]:
+VOICE_SELECTIONS = ("curated", "all")
+
+
+def resolve_engines(
+    mix: tuple[tuple[str, float], ...] | None, selection: str = "curated"
+) -> tuple[tuple[tuple[str, float], ...], dict]:
     """The engine mix to use and, per engine, its version, voices and settings.
 
     An engine asked for by name that is missing raises `EngineUnavailableError`; the
@@ -123,7 +130,7 @@ def resolve_engines(mix: tuple[tuple[str, float], ...] | None) -> tuple[tuple[tu
     for name, weight in mix:
         eng = get_engine(name)
         try:
-            voices = eng.voices()
+            voices = eng.voices() + (eng.extra_voices() if selection == "all" else [])
             info[name] = {
                 "weight": weight, "version": eng.version(), "voices": voices,
                 "settings": eng.settings_doc(), "batch_size": eng.batch_size,
@@ -189,6 +196,10 @@ def _check_options(opts: SynthOptions) -> tuple[tuple[str, ...], tuple[str, ...]
         raise ConfigError(f"--per-word must be >= 1, got {opts.per_word}")
     if opts.workers < 1:
         raise ConfigError(f"--workers must be >= 1, got {opts.workers}")
+    if opts.voices not in VOICE_SELECTIONS:
+        raise ConfigError(f"--voices must be one of {', '.join(VOICE_SELECTIONS)}, got {opts.voices!r}")
+    if opts.variation not in VARIATIONS:
+        raise ConfigError(f"--variation must be one of {', '.join(VARIATIONS)}, got {opts.variation!r}")
     n_unknown = opts.per_word * len(words) // 2 if opts.unknown_clips is None else opts.unknown_clips
     if n_unknown < 0:
         raise ConfigError(f"--unknown-clips must be >= 0, got {n_unknown}")
@@ -202,12 +213,13 @@ def plan_corpus(opts: SynthOptions, mix, info) -> list[ClipPlan]:
     words, unknown, n_unknown = _check_options(opts)
     voices = {name: info[name]["voices"] for name, _ in mix}
     plans: list[ClipPlan] = []
+    variation = VARIATIONS[opts.variation]
     for w in words:
-        plans.extend(plan_word(w, opts.per_word, opts.seed, mix, voices))
+        plans.extend(plan_word(w, opts.per_word, opts.seed, mix, voices, variation))
     for j, w in enumerate(unknown):
         count = n_unknown // len(unknown) + (1 if j < n_unknown % len(unknown) else 0)
         if count:
-            plans.extend(plan_word(w, count, opts.seed, mix, voices))
+            plans.extend(plan_word(w, count, opts.seed, mix, voices, variation))
     return plans
 
 
@@ -236,7 +248,7 @@ def synthesize_corpus(opts: SynthOptions) -> SynthResult:
     """Make (or complete) the synthetic corpus described by `opts` in `opts.out_dir`."""
     t0 = time.perf_counter()
     words, unknown, n_unknown = _check_options(opts)
-    mix, info = resolve_engines(opts.engines)
+    mix, info = resolve_engines(opts.engines, opts.voices)
     out = Path(opts.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     plans = plan_corpus(opts, mix, info)
@@ -260,8 +272,10 @@ def synthesize_corpus(opts: SynthOptions) -> SynthResult:
         "words": list(words), "unknown_words": list(unknown), "per_word": opts.per_word,
         "unknown_clips": n_unknown, "engines": [list(m) for m in mix], "seed": opts.seed,
         "noise_dir": opts.noise_dir, "noise_seconds": opts.noise_seconds,
+        "voices": opts.voices, "variation": opts.variation,
     }
-    manifest = write_manifest(out, options_doc, engines_doc, plans, validation, testing, noise)
+    manifest = write_manifest(out, options_doc, engines_doc, plans, validation, testing, noise,
+                              VARIATIONS[opts.variation])
     per_word = Counter(p.word for p in plans)
     failures = [f"{o.relpath}: {o.error}" for o in outcomes if o.error]
     return SynthResult(

@@ -84,6 +84,11 @@ class SynthEngine(ABC):
     def voices(self) -> list[VoiceSpec]:
         """Every base voice (voice x variant) this engine offers by default."""
 
+    def extra_voices(self) -> list[VoiceSpec]:
+        """Voices left out of `voices()` by default (less natural or less accurate ones),
+        offered when a corpus asks for every voice."""
+        return []
+
     @abstractmethod
     def version(self) -> str:
         """The engine's version string, for the manifest."""

@@ -46,6 +46,14 @@ VARIANTS = (
     "rob", "robert", "sandro", "steph", "steph2", "steph3", "victor",
 )
 
+# What `extra_voices` adds: the accents and variants pruned above, minus the robotic and
+# effect variants that no person sounds like.
+EXTRA_ENGLISH_VOICES = ("en-029", "en-us-nyc", "en-gb-x-gbcwmd")
+EXTRA_VARIANTS = (
+    "kaukovalta", "marcelo", "shelby", "Lee", "Marco", "travis", "norbert", "Alicia", "zac", "david",
+    "AnxiousAndy", "ian", "RicishayMax2", "RicishayMax3", "klatt6",
+)
+
 # Words per minute at speed 1.0. Speech Commands speakers say their word slowly (median
 # 0.55 s of speech per word on sc12_test_dev; espeak at 150 words/min: 0.44 s, at 125:
 # 0.50 s). 140 is a compromise: slower espeak words matched the real durations better but
@@ -184,6 +192,11 @@ class EspeakEngine(SynthEngine):
 
     def voices(self) -> list[VoiceSpec]:
         return [VoiceSpec("espeak", v, var) for v in ENGLISH_VOICES for var in VARIANTS]
+
+    def extra_voices(self) -> list[VoiceSpec]:
+        every = [*ENGLISH_VOICES, *EXTRA_ENGLISH_VOICES]
+        extra = [VoiceSpec("espeak", v, var) for v in EXTRA_ENGLISH_VOICES for var in VARIANTS]
+        return extra + [VoiceSpec("espeak", v, var) for v in every for var in EXTRA_VARIANTS]
 
     def version(self) -> str:
         if self._lib:

@@ -14,13 +14,14 @@ from tinykws.fileio import write_json
 MANIFEST_NAME = "synth_manifest.json"
 
 
-def variation_ranges() -> dict[str, Any]:
+def variation_ranges(variation: "plan_mod.Variation | None" = None) -> dict[str, Any]:
     """The ranges every clip's settings are drawn from."""
+    v = variation or plan_mod.Variation()
     return {
-        "speaker_pitch": plan_mod.SPEAKER_PITCH, "speaker_speed": plan_mod.SPEAKER_SPEED,
-        "speaker_vtl": plan_mod.SPEAKER_VTL, "clip_pitch": plan_mod.CLIP_PITCH,
-        "clip_speed": plan_mod.CLIP_SPEED, "clip_vtl": plan_mod.CLIP_VTL, "vtl_limit": plan_mod.VTL_LIMIT,
-        "intonation": plan_mod.INTONATION, "peak_dbfs": plan_mod.PEAK_DBFS,
+        "speaker_pitch": v.speaker_pitch, "speaker_speed": v.speaker_speed,
+        "speaker_vtl": v.speaker_vtl, "clip_pitch": v.clip_pitch,
+        "clip_speed": v.clip_speed, "clip_vtl": v.clip_vtl, "vtl_limit": v.vtl_limit,
+        "intonation": v.intonation, "peak_dbfs": plan_mod.PEAK_DBFS,
         "text": "lower or Capitalised; '', '.', '!', '?' with p 0.4/0.3/0.2/0.1",
         "channel": "highpass 40-250 Hz (p 0.7), lowpass 3.4-7.8 kHz (p 0.5), reverb RT60 0.1-0.5 s "
         "mix 0.1-0.4 (p 0.3), white or pink noise floor 40-70 dB below the peak",
@@ -35,6 +36,7 @@ def write_manifest(
     validation: set[str],
     testing: set[str],
     noise_files: Sequence[Path],
+    variation: "plan_mod.Variation | None" = None,
 ) -> Path:
     """Write the manifest; returns its path."""
     speakers: dict[str, dict[str, str]] = {}
@@ -49,7 +51,7 @@ def write_manifest(
         "tinykws_version": __version__,
         "options": dict(options),
         "engines": {k: dict(v) for k, v in engines.items()},
-        "variation": variation_ranges(),
+        "variation": variation_ranges(variation),
         "speakers": dict(sorted(speakers.items())),
         "noise_files": [f"{Path(f).parent.name}/{Path(f).name}" for f in noise_files],
         "clips": {p.relpath: p.describe() for p in plans},

@@ -31,6 +31,34 @@ PEAK_DBFS = (-26.0, -1.0)
 HOLDOUT_FRACTION = 0.1  # of each engine's speakers, for validation and again for testing
 
 
+@dataclass(frozen=True)
+class Variation:
+    """The ranges speakers and clips are drawn from (factors; 1.0 = the voice's default)."""
+
+    speaker_pitch: tuple[float, float] = SPEAKER_PITCH
+    speaker_speed: tuple[float, float] = SPEAKER_SPEED
+    speaker_vtl: tuple[float, float] = SPEAKER_VTL
+    clip_pitch: tuple[float, float] = CLIP_PITCH
+    clip_speed: tuple[float, float] = CLIP_SPEED
+    clip_vtl: tuple[float, float] = CLIP_VTL
+    vtl_limit: tuple[float, float] = VTL_LIMIT
+    intonation: tuple[float, float] = INTONATION
+
+
+# "wide": speakers spread further. Adult vocal tracts span about +-15 % around the mean
+# (formants of women ~15 % above men's, children's higher still), and Speech Commands
+# speakers range from slow and low to fast and high; the engines' own voices cluster near
+# their adult-male defaults.
+VARIATIONS = {
+    "default": Variation(),
+    "wide": Variation(
+        speaker_pitch=(0.75, 1.35), speaker_speed=(0.8, 1.18), speaker_vtl=(0.85, 1.16),
+        clip_pitch=(0.9, 1.1), clip_speed=(0.85, 1.15), clip_vtl=(0.96, 1.04), vtl_limit=(0.82, 1.2),
+        intonation=(0.6, 1.6),
+    ),
+}
+
+
 def stable_int(*parts: object) -> int:
     """A 63-bit integer from the parts, identical on every machine and Python run."""
     text = "\x1f".join(str(p) for p in parts)
@@ -91,13 +119,13 @@ class SpeakerTraits:
     vtl: float
 
 
-def speaker_traits(voice: VoiceSpec, seed: int) -> SpeakerTraits:
+def speaker_traits(voice: VoiceSpec, seed: int, variation: Variation = Variation()) -> SpeakerTraits:
     """The typical pitch, speed and vocal-tract factor of a speaker, fixed by (seed, speaker)."""
     rng = np.random.default_rng([seed, stable_int("speaker", voice.key)])
     return SpeakerTraits(
-        pitch=float(np.exp(rng.uniform(*np.log(SPEAKER_PITCH)))),
-        speed=float(np.exp(rng.uniform(*np.log(SPEAKER_SPEED)))),
-        vtl=float(rng.uniform(*SPEAKER_VTL)),
+        pitch=float(np.exp(rng.uniform(*np.log(variation.speaker_pitch)))),
+        speed=float(np.exp(rng.uniform(*np.log(variation.speaker_speed)))),
+        vtl=float(rng.uniform(*variation.speaker_vtl)),
     )
 
 
@@ -121,6 +149,7 @@ def plan_clip(
     seed: int,
     engines: Sequence[tuple[str, float]],
     voices: Mapping[str, Sequence[VoiceSpec]],
+    variation: Variation = Variation(),
 ) -> ClipPlan:
     """The settings of clip `index` of `word`: engine by weight, then a voice, prosody, channel."""
     rng = np.random.default_rng([seed, stable_int("clip", word), index])
@@ -129,13 +158,14 @@ def plan_clip(
     engine = names[int(rng.choice(len(names), p=weights / weights.sum()))]
     pool = voices[engine]
     voice = pool[int(rng.integers(len(pool)))]
-    traits = speaker_traits(voice, seed)
-    vtl = float(np.clip(traits.vtl * rng.uniform(*CLIP_VTL), *VTL_LIMIT))
-    speed = traits.speed * float(rng.uniform(*CLIP_SPEED))
-    pitch = traits.pitch * float(rng.uniform(*CLIP_PITCH))
+    v = variation
+    traits = speaker_traits(voice, seed, v)
+    vtl = float(np.clip(traits.vtl * rng.uniform(*v.clip_vtl), *v.vtl_limit))
+    speed = traits.speed * float(rng.uniform(*v.clip_speed))
+    pitch = traits.pitch * float(rng.uniform(*v.clip_pitch))
     # The resample by `vtl` also speeds up and raises the pitch by `vtl`, so the engine
     # is asked for the inverse: the final clip has the planned speed and pitch.
-    request = SynthSettings(speed=speed / vtl, pitch=pitch / vtl, intonation=float(rng.uniform(*INTONATION)))
+    request = SynthSettings(speed=speed / vtl, pitch=pitch / vtl, intonation=float(rng.uniform(*v.intonation)))
     return ClipPlan(
         word=word,
         index=index,
@@ -156,12 +186,13 @@ def plan_word(
     seed: int,
     engines: Sequence[tuple[str, float]],
     voices: Mapping[str, Sequence[VoiceSpec]],
+    variation: Variation = Variation(),
 ) -> list[ClipPlan]:
     """Clips 0..count-1 of `word`, named `<speaker>_nohash_<n>.wav` with n counting per speaker."""
     seen: dict[str, int] = defaultdict(int)
     plans = []
     for i in range(count):
-        p = plan_clip(word, i, seed, engines, voices)
+        p = plan_clip(word, i, seed, engines, voices, variation)
         sid = p.voice.speaker_id
         name = f"{sid}_nohash_{seen[sid]}.wav"
         seen[sid] += 1

@@ -1,0 +1,6 @@
+/* Never returns. */
+int main(void) {
+  for (;;) {
+    __asm volatile("nop");
+  }
+}
