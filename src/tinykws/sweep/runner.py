@@ -93,6 +93,19 @@ def _run_ray(args: list[tuple], workers: int, address: str | None) -> dict[str, 
     return done
 
 
+def _add_mcu_figures(spec: SweepSpec, out: Path, results: dict[str, dict[str, Any]], echo) -> None:
+    """Measure every int8 result without MCU figures on qemu (a measurement added to a
+    finished setting: its result.json is updated, nothing is trained again)."""
+    from tinykws.sweep.store import mcu_figures
+
+    for name, r in results.items():
+        if "error" in r or r.get("mcu") or r.get("mode") not in ("ptq", "qat") or not r.get("artifact"):
+            continue
+        echo(f"{name}: generated C on qemu ({spec.mcu_target})")
+        r["mcu"] = mcu_figures(r["artifact"], spec.mcu_target)
+        write_json(out / "settings" / name / "result.json", r)
+
+
 def run_sweep(path: str | os.PathLike, out: str | os.PathLike, workers: int = 1, backend: str = "process",
               only: Sequence[str] = (), stop_after_epochs: int | None = None, ray_address: str | None = None,
               echo=print) -> SweepResult:
@@ -144,6 +157,8 @@ def run_sweep(path: str | os.PathLike, out: str | os.PathLike, workers: int = 1,
         if interrupted:
             raise SweepInterrupted("; ".join(interrupted))
     ordered = {n: results[n] for n in spec.names if n in results}
+    if spec.mcu_target:
+        _add_mcu_figures(spec, out, ordered, echo)
     rows = table_rows(ordered, spec.base)
     from tinykws.sweep.report import write_sweep_report
 

@@ -115,6 +115,7 @@ class SweepSpec:
     overrides: tuple[str, ...] = ()
     calib_data: str = ""
     latency_runs: int = 100
+    mcu_target: str = ""  # e.g. cortex-m4: int8 settings also run as generated C on qemu (instructions, flash, RAM)
     path: str = ""
 
     def setting(self, name: str) -> SettingSpec:
@@ -197,7 +198,7 @@ def load_sweep(path: str | os.PathLike) -> SweepSpec:
     where = str(p)
     base = p.resolve().parent
     unknown = set(raw) - {"name", "recipe", "test_data", "settings", "base", "overrides", "calib_data",
-                          "latency_runs", "description"}
+                          "latency_runs", "mcu_target", "description"}
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     for key in ("recipe", "test_data", "settings"):
@@ -215,7 +216,8 @@ def load_sweep(path: str | os.PathLike) -> SweepSpec:
                      test_data=_absolute(raw["test_data"], base), settings=settings,
                      base=str(raw.get("base", names[0])), overrides=tuple(str(o) for o in raw.get("overrides", [])),
                      calib_data=_absolute(raw["calib_data"], base) if raw.get("calib_data") else "",
-                     latency_runs=int(raw.get("latency_runs", 100)), path=where)
+                     latency_runs=int(raw.get("latency_runs", 100)), mcu_target=str(raw.get("mcu_target", "")),
+                     path=where)
     spec.setting(spec.base)
     spec.order()
     return spec

@@ -93,3 +93,19 @@ def store_and_score(spec: SweepSpec, s: SettingSpec, checkpoint: Path, sdir: Pat
         history = [json.loads(line) for line in metrics.read_text(encoding="utf-8").splitlines() if line.strip()]
         result["curves"] = str(training_curves_png(history, sdir / "curves.png"))
     return result
+
+
+def mcu_figures(artifact: str, target: str) -> dict[str, Any]:
+    """The int8 file as generated C on the qemu board of `target`: instructions per
+    inference (counted, not cycles), the model's flash and RAM (arena and stack included)
+    and the generated arena; {"error": ...} when the toolchain cannot build or run it."""
+    from tinykws.errors import TinyKWSError
+    from tinykws.profile.model import profile_model
+
+    try:
+        profile = profile_model(artifact, target=target)
+    except (TinyKWSError, OSError) as exc:
+        return {"target": target, "error": f"{type(exc).__name__}: {exc}"}
+    return {"target": target, "board": profile.emulated_board, "instructions": profile.instructions,
+            "flash_bytes": profile.model_footprint.flash, "ram_bytes": profile.model_footprint.ram,
+            "arena_bytes": profile.arena_bytes}

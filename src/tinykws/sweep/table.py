@@ -10,7 +10,8 @@ COLUMNS = (
     ("setting", "setting"), ("model", "model"), ("mode", "stored as"), ("top1", "top-1 %"),
     ("top1_of_base", "of base"), ("macro_auc", "AUC"), ("params", "params"), ("nonzero_params", "non-zero"),
     ("macs", "MACs"), ("macs_ratio", "MACs ÷"), ("file_bytes", "file B"), ("bytes_ratio", "bytes ÷"),
-    ("weight_bytes", "weight B"), ("arena_bytes", "arena B"), ("latency_ms", "host ms"), ("meets_10x", "10x"),
+    ("weight_bytes", "weight B"), ("arena_bytes", "TFLM arena B"), ("latency_ms", "host ms"),
+    ("mcu_instructions", "MCU instr"), ("meets_10x", "10x"),
 )
 # Measured on a shared machine: left out of comparisons of two runs of one sweep.
 TIMING_COLUMNS = ("latency_ms",)
@@ -28,7 +29,8 @@ def table_rows(results: dict[str, dict[str, Any]], base: str) -> list[dict[str, 
                "macro_auc": r["macro_auc"], "params": r["params"], "nonzero_params": r["nonzero_params"],
                "macs": r["macs"], "file_bytes": r["file_bytes"], "weight_bytes": r["weight_bytes"],
                "arena_bytes": r.get("arena_bytes"),
-               "latency_ms": None if not r.get("latency") else r["latency"]["median_ms"]}
+               "latency_ms": None if not r.get("latency") else r["latency"]["median_ms"],
+               "mcu_instructions": (r.get("mcu") or {}).get("instructions")}
         if ref:
             row["top1_of_base"] = round(r["top1"] / ref["top1"], 4) if ref["top1"] else None
             row["macs_ratio"] = round(ref["macs"] / r["macs"], 2)
