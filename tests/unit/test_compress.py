@@ -101,3 +101,29 @@ def test_pruned_ds_cnn_counts_equal_the_analytic_counts_of_the_smaller_shapes():
     plan = plan_channels(model, 0.5, "l1")
     scores = model.conv1.weight.detach().abs().sum(dim=(1, 2, 3))
     assert set(plan.keep["layer0"]) == set(torch.argsort(scores, descending=True)[:32].tolist())
+
+
+def test_a_structurally_pruned_ds_cnn_quantizes_exports_and_generates_c_bit_exact(tmp_path):
+    """Half the channels removed: the smaller model of the same family goes through PTQ, the
+    .tflite export and the C generator, and runs bit-exact in the numpy runtime, LiteRT,
+    TFLite Micro and the generated C."""
+    from c_cases import compare_c_with_numpy
+    from test_export_zoo import _randomized
+
+    from tinykws.export import LiteRTEngine, TFLMEngine, export_tflite
+    from tinykws.intmodel import intmodel_from_tflite, quantize, run
+    from tinykws.quant import quantize_ptq
+
+    small = prune_channels(_randomized("ds_cnn"), amount=0.5, criterion="l1")
+    assert small.model_kwargs["layers"] == [[32, 10, 4, 2, 2]] + [[32, 3, 3, 1, 1]] * 4
+    rng = np.random.default_rng(5)
+    q = quantize_ptq(small, (rng.normal(size=(6, 49, 10)) * 3).astype(np.float32))
+    result = export_tflite(q, tmp_path / "pruned.tflite", {"kind": "test"}, [str(i) for i in range(12)], arena=False)
+    x = (rng.normal(size=(3, 49, 10)) * 3).astype(np.float32)
+    for arithmetic, engine in (("litert_ref", LiteRTEngine), ("tflite_micro", TFLMEngine)):
+        im = intmodel_from_tflite(result.tflite_path, arithmetic)
+        xi = quantize(x, im.input_tensors[0]).reshape(len(x), *im.input_tensors[0].shape[1:])
+        np.testing.assert_array_equal(engine(result.tflite_path).run(xi), run(im, xi).output)
+    micro = intmodel_from_tflite(result.tflite_path, "tflite_micro")
+    c = compare_c_with_numpy([micro], tmp_path / "c", tmp_path / "cache", items=3)
+    assert c.differing(["pruned ds_cnn"]) == []
