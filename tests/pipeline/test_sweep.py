@@ -93,7 +93,8 @@ def test_interrupted_sweep_resumes_to_the_same_table(sweep_file, tmp_path):
     assert not full.failed and set(full.ran) == set(load_sweep(sweep_file).names)
     with pytest.raises(SweepInterrupted, match="base: stopped after 1 of 2"):
         run_sweep(sweep_file, tmp_path / "part", stop_after_epochs=1, echo=lambda *_: None)
-    resumed = run_sweep(sweep_file, tmp_path / "part", echo=lambda *_: None)
+    # resumed with two worker processes: the second wave's settings run in parallel
+    resumed = run_sweep(sweep_file, tmp_path / "part", workers=2, echo=lambda *_: None)
     assert _comparable(resumed.rows) == _comparable(full.rows)
     again = run_sweep(sweep_file, tmp_path / "part", echo=lambda *_: None)
     assert again.ran == () and _comparable(again.rows) == _comparable(full.rows)
