@@ -20,3 +20,13 @@ def reference_features(data_dir: Path, limit: int | None = None, frontend: str =
     """Features of every clip of a dataset folder's test split (a seeded subset of `limit`
     clips when given) in MLPerf label order, with the targets and clip names."""
     return dataset_features(data_dir, "test", build_frontend(frontend), MLPERF_LABELS, limit=limit, progress=False)
+
+
+def finish_png(fig, path: Path, ylabel: str, axes) -> None:
+    """Label the first axes, lay out, write `fig` to `path` (PNG, atomically) and close it."""
+    from tinykws.report.plots import save_png
+
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    save_png(fig, path)

@@ -21,7 +21,7 @@ LAYERS = {
     "intmodel": 7, "stream": 7,
     "export": 8, "codegen": 8,
     "profile": 9, "mcu": 9,
-    "bench": 10, "report": 10, "pipeline": 10, "harness": 10,
+    "bench": 10, "report": 10, "pipeline": 10, "harness": 10, "sweep": 10,
     "cli": 11,
 }
 

@@ -164,7 +164,7 @@ def test_options_and_errors():
 
 def test_model_info_is_typed_and_frozen():
     info = MODELS.get("crnn_gru_att").meta
-    assert info.quantizable is False and info.stream == "reset" and info.streamable
+    assert info.quantizable is True and info.stream == "reset" and info.streamable
     with pytest.raises(ConfigError, match="stream"):
         dataclasses.replace(info, stream="sometimes")
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -161,3 +161,21 @@ def test_rank_parts_cover_the_global_batch():
         joined = np.concatenate([parts[0][b][0], parts[1][b][0]])
         assert size == 16 and np.array_equal(joined, clips)  # same clips, same augmentation
         assert np.array_equal(np.concatenate([parts[0][b][1], parts[1][b][1]]), labels)
+
+
+def test_a_checkpoint_from_before_an_option_existed_still_resumes(tmp_path):
+    """A model option added later (with its default) does not make older runs unresumable."""
+    from tinykws.train.checkpoint import save_checkpoint
+
+    data = _data(FEATURES)
+    cfg = _cfg("tiny_conv", epochs=2)
+    train(cfg, data, tmp_path / "run", stop_after_epochs=1)
+    ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
+    dropped = next(iter(k for k in ckpt.model_kwargs if k != "input_shape"))
+    ckpt.model_kwargs.pop(dropped)
+    save_checkpoint(ckpt, tmp_path / "run" / "last.pt")
+    assert train(cfg, data, tmp_path / "run", resume=True).epochs_completed == 2
+    ckpt.model_kwargs[dropped] = "not a value it had"
+    save_checkpoint(ckpt, tmp_path / "run" / "last.pt")
+    with pytest.raises(ConfigError, match="cannot resume"):
+        train(replace(cfg, train=replace(cfg.train, epochs=3)), data, tmp_path / "run", resume=True)

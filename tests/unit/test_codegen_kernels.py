@@ -140,6 +140,35 @@ def cases() -> dict[str, bytes]:
             ((1, 23, 5, 2), [0, 0, 0, 0], [0, 23, 5, 2], [1, 2, 1, 1], (1, 12, 5, 2), 1, 1),
             ((1, 7, 9), [0, -4, 1], [1, 99, 9], [1, 1, 3], (1, 4, 3), 0, 0)]):
         found[f"strided_slice{n} {shape}"] = slice_model(shape, begin, end, strides, out, bmask, emask)
+    found.update(gated_cases(rng))
+    return found
+
+
+def gated_cases(rng) -> dict[str, bytes]:
+    """LOGISTIC, TANH (on scales where LiteRT's table and TFLite Micro's fixed point differ,
+    so each arithmetic's C table is checked), MUL, SUB, SPLIT and BATCH_MATMUL."""
+    from test_intmodel_ops_activation import binary_model
+
+    found = {}
+    for opcode, scale in (("LOGISTIC", 0.0014395035637338159), ("TANH", 0.00027913287215319664),
+                          ("LOGISTIC", 0.04), ("TANH", 0.11)):
+        out_q = (1 / 256, -128) if opcode == "LOGISTIC" else (1 / 128, 0)
+        found[f"{opcode.lower()} {scale:.4g}"] = unary_model(opcode, (1, 4, 64), (1, 4, 64), (scale, 3), out_q)
+    for opcode in ("MUL", "SUB"):
+        for other in ((1, 5, 4, 6), (1, 5, 1, 6)):
+            found[f"{opcode.lower()} {other}"] = binary_model(opcode, (1, 5, 4, 6), other, (1, 5, 4, 6), rng, "RELU")
+    b = TFLiteGraphBuilder()
+    x = b.tensor((1, 7, 5), scale=0.03, zero_point=4)
+    axis = b.tensor((1,), np.int32, data=np.array([1], np.int32))
+    outs = [b.tensor((1, 1, 5), scale=0.03, zero_point=4) for _ in range(7)]
+    b.operator("SPLIT", [axis, x], outs, version=2, num_splits=7)
+    found["split 7 steps"] = b.to_bytes([x], outs)
+    b = TFLiteGraphBuilder()
+    lhs = b.tensor((1, 1, 13), scale=1 / 256, zero_point=-128)
+    rhs = b.tensor((1, 13, 9), scale=0.01, zero_point=-7)
+    y = b.tensor((1, 1, 9), scale=0.012, zero_point=3)
+    b.operator("BATCH_MATMUL", [lhs, rhs], [y], version=1, adj_x=False, adj_y=False)
+    found["batch_matmul attention"] = b.to_bytes([lhs, rhs], [y])
     return found
 
 

@@ -1,6 +1,6 @@
 """Every quantizable zoo model quantizes, exports and runs bit-exact on TFLite's reference
-engines (LiteRT BUILTIN_REF and TFLite Micro), or is refused with UnsupportedOpError
-naming the operation."""
+engines (LiteRT BUILTIN_REF and TFLite Micro); the table's "no" is a refusal
+(tests/models/test_zoo.py)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from tinykws.errors import UnsupportedOpError
 from tinykws.export import LiteRTEngine, TFLMEngine, export_tflite
 from tinykws.intmodel import intmodel_from_tflite, quantize, run
 from tinykws.models import build_model, model_info, model_names
-from tinykws.quant import prepare, quantize_ptq
+from tinykws.quant import quantize_ptq
 from zoo_helpers import randomized_model
 
 QUANTIZABLE = [name for name in model_names() if model_info(name).quantizable]
-# Zoo models whose graphs use operations the TFLite int8 builtins (as lowered here) cannot
-# express, with the operation the error must name.
-NOT_LOWERABLE = {
-    name: "reshape" for name in QUANTIZABLE if name.startswith("bc_resnet")  # SubSpectralNorm's 5-D view
-}
 
 
 def _assert_simulation_close(qmodel, x: np.ndarray, ints: np.ndarray) -> None:
@@ -34,10 +28,6 @@ def _assert_simulation_close(qmodel, x: np.ndarray, ints: np.ndarray) -> None:
 def test_zoo_model_exports_bit_exact(name, tmp_path):
     model = randomized_model(name)
     shape = model_info(name).input_shape
-    if name in NOT_LOWERABLE:
-        with pytest.raises(UnsupportedOpError, match=NOT_LOWERABLE[name]):
-            prepare(model)
-        return
     rng = np.random.default_rng(0)
     calib = (rng.normal(size=(6, *shape)) * 3).astype(np.float32)
     qmodel = quantize_ptq(model, calib)

@@ -266,9 +266,9 @@ def test_unknown_operator_is_named():
     b = TFLiteGraphBuilder()
     x = b.tensor((1, 4), scale=0.1, zero_point=0)
     y = b.tensor((1, 4), scale=0.1, zero_point=0)
-    b.operator("TANH", [x], [y])
-    with pytest.raises(UnsupportedOpError, match=r"operator 0 \(TANH\).*not supported"):
-        intmodel_from_tflite(parse_tflite(b.to_bytes([x], [y]), "tanh.tflite"))
+    b.operator("HARD_SWISH", [x], [y])
+    with pytest.raises(UnsupportedOpError, match=r"operator 0 \(HARD_SWISH\).*not supported"):
+        intmodel_from_tflite(parse_tflite(b.to_bytes([x], [y]), "hard_swish.tflite"))
 
 
 def test_float_model_is_rejected():

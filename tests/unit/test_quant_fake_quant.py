@@ -84,8 +84,34 @@ def test_quant_config_rejects_bad_settings():
     with pytest.raises(ConfigError, match="weight_bits"):
         QuantConfig(weight_bits=1)
     with pytest.raises(ConfigError, match="act_bits"):
-        QuantConfig(act_bits=3)
+        QuantConfig(act_bits=1)
     assert not QuantConfig(act_bits=6).exportable and QuantConfig(weight_bits=3).exportable
+    assert not QuantConfig(weight_symmetric=False).exportable and not QuantConfig(act_symmetric=True).exportable
+
+
+@pytest.mark.parametrize("bits", [8, 4, 2])
+def test_asymmetric_weights_use_the_whole_range_and_symmetric_activations_have_zero_point_0(bits):
+    from tinykws.quant.fake_quant import (
+        asymmetric_weight_qparams,
+        fake_quantize_weight,
+        quantize_weight,
+        symmetric_activation_qparams,
+        weight_scales,
+    )
+
+    torch.manual_seed(bits)
+    w = torch.rand(6, 3, 3) * 2.0 - 0.3  # skewed: mostly positive
+    scales, zps = asymmetric_weight_qparams(w, 0, bits)
+    qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    codes = torch.round(w / scales.reshape(-1, 1, 1)) + zps.reshape(-1, 1, 1)
+    assert codes.min() >= qmin and codes.max() <= qmax
+    asym = fake_quantize_weight(w, scales, zps, 0, bits)
+    sym = quantize_weight(w, weight_scales(w, 0, bits), 0, bits)
+    # On skewed weights the asymmetric grid is finer: never a larger error than the symmetric one.
+    assert (asym - w).abs().max() <= (sym - w).abs().max() + 1e-6
+    assert ((asym - w).abs() <= scales.reshape(-1, 1, 1) / 2 + 1e-6).all()
+    scale, zp = symmetric_activation_qparams(-0.5, 2.0, bits)
+    assert zp == 0 and scale == pytest.approx(2.0 / (2 ** (bits - 1) - 1))
 
 
 def test_observers():

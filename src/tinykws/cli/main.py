@@ -17,7 +17,7 @@ from tinykws.errors import TinyKWSError
 
 # The order in which `tinykws --help` lists the verbs.
 VERB_MODULES = ["features", "data", "models", "train", "evaluate", "quantize", "stream", "stream_eval", "export",
-                "codegen", "profile", "bench", "demo"]
+                "codegen", "profile", "sweep", "bench", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:

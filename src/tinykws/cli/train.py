@@ -56,7 +56,11 @@ def run(args: argparse.Namespace) -> int:
     skipped = data.description.get("skipped_unreadable") or []
     if skipped and current().is_main:
         print(f"skipped {len(skipped)} unreadable clip(s) (--skip-unreadable)", file=sys.stderr)
-    result = train(cfg, data, run_dir, resume=args.resume)
+    from tinykws.compress import pruning_hooks
+    from tinykws.train.batches import num_batches
+
+    hooks = pruning_hooks(cfg.prune, num_batches(data, cfg.train.batch_size))
+    result = train(cfg, data, run_dir, resume=args.resume, hooks=hooks)
     if not current().is_main:
         return 0
     summary = {

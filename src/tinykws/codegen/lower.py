@@ -7,8 +7,9 @@ places them in the arena.
 
 from __future__ import annotations
 
+import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -40,8 +41,9 @@ class KernelCall:
     args: tuple[tuple, ...]
     scratch_bytes: int
     macs: int
-    param_bytes: int
+    param_bytes: int  # this op's own constant arrays
     summary: str
+    shared: tuple[tuple[str, int], ...] = ()  # (name, bytes) of arrays that ops with equal contents share
 
 
 class _Op:
@@ -55,6 +57,7 @@ class _Op:
         self.prefix = f"op{index}"
         self.arrays: list[str] = []
         self.param_bytes = 0
+        self.shared: list[tuple[str, int]] = []
 
     def fail(self, problem: str) -> UnsupportedOpError:
         out = self.model.tensors[self.op.outputs[0]].name
@@ -67,14 +70,20 @@ class _Op:
     def out(self) -> IntTensor:
         return self.model.tensors[self.op.outputs[0]]
 
-    def array(self, suffix: str, ctype: str, values, comment: str | None = None) -> str:
-        name = f"{self.prefix}_{suffix}"
+    def array(self, suffix: str, ctype: str, values, comment: str | None = None, shared: bool = False) -> str:
+        """A constant array for this op; `shared`: named by its contents, so ops with equal
+        arrays (the steps of an unrolled recurrent layer) declare it once."""
         values = np.asarray(values).reshape(-1)
+        digest = hashlib.sha1(values.astype(np.int64).tobytes()).hexdigest()[:12]
+        name = f"tkws_{suffix}_{digest}" if shared else f"{self.prefix}_{suffix}"
         lo, hi = _RANGE[ctype]
         if values.size and (values.min() < lo or values.max() > hi):
             raise self.fail(f"{suffix} values do not fit {ctype}")
         self.arrays.append(c_array(ctype, name, values, comment=comment))
-        self.param_bytes += values.size * _SIZE[ctype]
+        if shared:
+            self.shared.append((name, values.size * _SIZE[ctype]))
+        else:
+            self.param_bytes += values.size * _SIZE[ctype]
         return name
 
     def constant_input(self, position: int) -> tuple:
@@ -93,7 +102,8 @@ class _Op:
             if isinstance(value, (int, np.integer)) and field in _U16_FIELDS and not 0 <= value <= 0xFFFF:
                 raise self.fail(f"{field} = {value} is out of range for the kernel")
         struct = c_struct(ctype, self.prefix, fields)
-        return KernelCall(function, self.prefix, (*self.arrays, struct), args, scratch, macs, self.param_bytes, summary)
+        return KernelCall(function, self.prefix, (*self.arrays, struct), args, scratch, macs, self.param_bytes, summary,
+                          tuple(self.shared))
 
 
 _RANGE = {"int8_t": (-128, 127), "int32_t": (-(1 << 31), (1 << 31) - 1), "uint32_t": (0, (1 << 32) - 1)}
@@ -225,10 +235,11 @@ def _fully_connected(lower: _Op) -> KernelCall:
         raise lower.fail("needs constant int8 weights (out, in)")
     out_c, in_c = w.shape
     rows = math.prod(x.shape) // in_c
-    weights = lower.array("weights", "int8_t", w.data, comment=f"weights {w.shape}: {short_name(w.name)}")
+    # weights read by every step of an unrolled recurrent layer are declared once
+    weights = lower.array("weights", "int8_t", w.data, comment=f"weights {w.shape}", shared=True)
     bias = "NULL"
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
-        bias = lower.array("bias", "int32_t", lower.tensor(2).data)
+        bias = lower.array("bias", "int32_t", lower.tensor(2).data, shared=True)
     multipliers, shifts = _requant_arrays(lower, p.multipliers, p.shifts)
     fields = [("rows", rows), ("in_c", in_c), ("out_c", out_c), ("input_offset", p.input_offset),
               ("weight_offset", p.weight_offset), ("output_offset", p.output_offset), ("act_min", p.act_min),
@@ -236,7 +247,7 @@ def _fully_connected(lower: _Op) -> KernelCall:
               ("per_channel", int(len(np.asarray(p.multipliers).reshape(-1)) > 1)), ("weights", weights),
               ("bias", bias), ("multipliers", multipliers), ("shifts", shifts)]
     return lower.call("tkws_fully_connected", "tkws_fc_params_t", fields,
-                      (("tensor", op.inputs[0]), ("tensor", op.outputs[0]), ("scratch",)),
+                      (lower.constant_input(0), ("tensor", op.outputs[0]), ("scratch",)),
                       f"fully_connected {in_c} -> {out_c}" + (f", {rows} rows" if rows > 1 else ""),
                       scratch=in_c * INT16, macs=rows * in_c * out_c)
 
@@ -281,6 +292,8 @@ def _strides(shape: tuple[int, ...], out: tuple[int, ...]) -> list[int]:
 
 def _add(lower: _Op) -> KernelCall:
     op, p = lower.op, lower.op.params
+    if op.kind == "sub":  # a - b: ADD's arithmetic with b's multiplier negated (as the numpy kernel)
+        p = replace(p, input2_multiplier=-p.input2_multiplier)
     a, b, out = lower.tensor(0), lower.tensor(1), lower.out
     if op.rounding == "double" and max(p.input1_shift, p.input2_shift, p.output_shift) > 0:
         raise lower.fail("a rescaling shift is positive (TFLite's int8 ADD requires multipliers below one)")
@@ -296,7 +309,69 @@ def _add(lower: _Op) -> KernelCall:
               ("output_shift", p.output_shift), ("act_min", p.act_min), ("act_max", p.act_max)]
     args = (lower.constant_input(0), lower.constant_input(1), ("tensor", op.outputs[0]))
     return lower.call("tkws_add", "tkws_add_params_t", fields, args,
-                      f"add {_dims(a.shape)} + {_dims(b.shape)}" + (" (broadcast)" if broadcast else ""))
+                      f"{op.kind} {_dims(a.shape)} {'+' if op.kind == 'add' else '-'} {_dims(b.shape)}"
+                      + (" (broadcast)" if broadcast else ""))
+
+
+def _lookup(lower: _Op) -> KernelCall:
+    """LOGISTIC / TANH as a table of the numpy kernel's output for every input code."""
+    from tinykws.intmodel.ops_activation import activation
+
+    op = lower.op
+    codes = np.arange(-128, 128, dtype=np.int8)
+    table = lower.array("table", "int8_t", activation(op.params, codes, op.rounding),
+                        comment=f"{op.kind} of every input code (-128..127)", shared=True)
+    return lower.call("tkws_lookup", "tkws_lookup_params_t", [("size", lower.out.nbytes), ("table", table)],
+                      (("tensor", op.inputs[0]), ("tensor", op.outputs[0])), f"{op.kind} {_dims(lower.out.shape)}")
+
+
+def _mul(lower: _Op) -> KernelCall:
+    op, p = lower.op, lower.op.params
+    a, b, out = lower.tensor(0), lower.tensor(1), lower.out
+    dims = _four(out.shape, "the output", lower)
+    sa, sb = _four(a.shape, "input 1", lower), _four(b.shape, "input 2", lower)
+    broadcast = not (a.shape == b.shape == out.shape)
+    fields = [("size", out.nbytes), ("broadcast", int(broadcast)), ("rounding", ROUNDING[op.rounding]),
+              ("dims", _c_list(dims)), ("a_strides", _c_list(_strides(sa, dims))),
+              ("b_strides", _c_list(_strides(sb, dims))), ("a_offset", p.input1_offset),
+              ("b_offset", p.input2_offset), ("output_offset", p.output_offset),
+              ("multiplier", p.output_multiplier), ("shift", p.output_shift), ("act_min", p.act_min),
+              ("act_max", p.act_max)]
+    return lower.call("tkws_mul", "tkws_mul_params_t", fields,
+                      (lower.constant_input(0), lower.constant_input(1), ("tensor", op.outputs[0])),
+                      f"mul {_dims(a.shape)} * {_dims(b.shape)}" + (" (broadcast)" if broadcast else ""),
+                      macs=out.nbytes)
+
+
+def _split(lower: _Op) -> KernelCall:
+    op, p = lower.op, lower.op.params
+    x = lower.tensor(0)
+    outer = math.prod(x.shape[:p.axis])
+    inner = math.prod(x.shape[p.axis:]) // p.num_splits
+    return lower.call("tkws_split", "tkws_split_params_t", [("outer", outer), ("inner", inner),
+                                                            ("count", p.num_splits)],
+                      (("tensor", op.inputs[0]), ("outputs", op.outputs)),
+                      f"split {_dims(x.shape)} into {p.num_splits} along axis {p.axis}")
+
+
+def _batch_matmul(lower: _Op) -> KernelCall:
+    op, p = lower.op, lower.op.params
+    lhs, rhs, out = lower.tensor(0), lower.tensor(1), lower.out
+    if len(out.shape) < 2 or lhs.shape[:-2] not in (out.shape[:-2], (1,) * (len(out.shape) - 2)) \
+            or rhs.shape[:-2] not in (out.shape[:-2], (1,) * (len(out.shape) - 2)):
+        raise lower.fail("batch dimensions other than equal or 1")
+    m, n = out.shape[-2:]
+    k = lhs.shape[-2] if p.adj_x else lhs.shape[-1]
+    batch = math.prod(out.shape[:-2])
+    fields = [("batch", batch), ("m", m), ("k", k), ("n", n),
+              ("lhs_batch_stride", 0 if math.prod(lhs.shape[:-2]) == 1 else m * k),
+              ("rhs_batch_stride", 0 if math.prod(rhs.shape[:-2]) == 1 else k * n),
+              ("lhs_offset", p.lhs_offset), ("rhs_offset", p.rhs_offset), ("output_offset", p.output_offset),
+              ("multiplier", p.output_multiplier), ("shift", p.output_shift), ("adj_x", int(p.adj_x)),
+              ("adj_y", int(p.adj_y)), ("rounding", ROUNDING[op.rounding])]
+    return lower.call("tkws_batch_matmul", "tkws_batch_matmul_params_t", fields,
+                      (lower.constant_input(0), lower.constant_input(1), ("tensor", op.outputs[0])),
+                      f"batch_matmul {_dims(lhs.shape)} x {_dims(rhs.shape)}", macs=batch * m * k * n)
 
 
 def _requantize(lower: _Op) -> KernelCall:
@@ -374,6 +449,7 @@ _LOWER = {
     "average_pool2d": _pool, "max_pool2d": _pool, "mean": _mean, "add": _add, "requantize": _requantize,
     "softmax": _softmax, "pad": _pad, "concatenation": _concatenation, "reshape": _reshape,
     "strided_slice": _strided_slice,
+    "sub": _add, "logistic": _lookup, "tanh": _lookup, "mul": _mul, "split": _split, "batch_matmul": _batch_matmul,
 }
 
 

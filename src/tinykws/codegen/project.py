@@ -34,7 +34,7 @@ from tinykws.intmodel.runtime import run
 
 PROJECT_FORMAT = "tinykws-c-project"
 KERNEL_FILES = ("tkws_kernels.h", "tkws_fixedpoint.h", "tkws_dsp.h", "tkws_conv.c", "tkws_depthwise.c",
-                "tkws_fc.c", "tkws_pool.c", "tkws_elementwise.c", "tkws_softmax.c", "tkws_slice.c",
+                "tkws_fc.c", "tkws_pool.c", "tkws_elementwise.c", "tkws_softmax.c", "tkws_slice.c", "tkws_gated.c",
                 *POSTPROCESS_FILES)
 _LISTED_INPUT_BYTES = 2048  # test inputs up to this size are listed in the manifest, larger ones only hashed
 
@@ -233,15 +233,19 @@ def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str =
     write_text(out / "Makefile", makefile(name, library_c, headers, budget.cflags if budget else ()))
 
     in_place_ops = {op for op, _, _ in plan.in_place}
+    own_bytes, seen = [], set()
+    for call in calls:  # an array shared by several ops counts once, for the first
+        own_bytes.append(call.param_bytes + sum(n for name, n in call.shared if name not in seen))
+        seen.update(name for name, _ in call.shared)
     layers = tuple(LayerInfo(k, model.tensors[op.outputs[0]].name, op.kind, calls[k].function, calls[k].summary,
-                             tuple(model.tensors[op.outputs[0]].shape), calls[k].macs, calls[k].param_bytes,
+                             tuple(model.tensors[op.outputs[0]].shape), calls[k].macs, own_bytes[k],
                              calls[k].scratch_bytes, k in in_place_ops) for k, op in enumerate(model.ops))
     result = CodegenResult(
         out_dir=out, name=name, sources=tuple(out / f for f in library_c), include_dirs=(out,),
         header=out / f"{name}.h", main=out / "main.c", makefile=out / "Makefile", manifest=out / "manifest.json",
         arena_bytes=plan.arena_bytes, scratch_bytes=plan.scratch_bytes, input_bytes=input_bytes,
         output_bytes=sum(t.nbytes for t in model.output_tensors),
-        output_shapes=tuple(tuple(t.shape) for t in model.output_tensors), param_bytes=sum(c.param_bytes for c in calls),
+        output_shapes=tuple(tuple(t.shape) for t in model.output_tensors), param_bytes=sum(own_bytes),
         macs=sum(c.macs for c in calls), arithmetic=model.arithmetic, layers=layers, plan=plan, fit=fit)
     write_json(result.manifest, {**_manifest(model, result, labels, frontend, tests, expected, headers),
                                  **(manifest_extra or {})})

@@ -102,6 +102,8 @@ def _argument(model: IntModel, plan: MemoryPlan, index: int, arg: tuple) -> str:
     if kind == "tensors":
         items = [_argument(model, plan, index, a) for a in arg[1]]
         return "(const int8_t *const[]){" + ", ".join(items) + "}"
+    if kind == "outputs":
+        return "(int8_t *const[]){" + ", ".join(f"arena + {plan.offset(i)}" for i in arg[1]) + "}"
     if kind == "bytes":
         return f"{arg[1]}u"
     if kind == "scratch":
@@ -162,10 +164,13 @@ def render_source(model: IntModel, name: str, plan: MemoryPlan, calls: Sequence[
         "} tkws_arena TKWS_ARENA_ATTRIBUTE;",
     ]
     body = []
+    declared: set[str] = set()  # arrays named by their contents are shared by several ops
     for k, call in enumerate(calls):
-        if call.declarations:
+        fresh = [d for d in call.declarations if d not in declared]
+        declared.update(fresh)
+        if fresh:
             body += ["", c_comment(f"op {k}: {call.summary}; output {_tensor_comment(model, model.ops[k].outputs[0])}"),
-                     *call.declarations]
+                     *fresh]
     invoke = ["", "int tkws_invoke(const int8_t *input, int8_t *output)", "{",
               "    int8_t *const arena = tkws_arena.bytes;", "",
               "    if (input == NULL || output == NULL) {", "        return -1;", "    }"]

@@ -23,7 +23,7 @@ files of one quantization are never mixed with another's.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,8 @@ from tinykws.train.runner import open_torch_runner
 def quant_config(quant: QuantSection) -> QuantConfig:
     """The quant layer's QuantConfig of a recipe's `quant` section."""
     return QuantConfig(observer=quant.observer, weight_bits=quant.weight_bits, act_bits=quant.act_bits,
-                       percentile=quant.percentile)
+                       percentile=quant.percentile, weight_symmetric=quant.weight_symmetric,
+                       act_symmetric=quant.act_symmetric)
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,12 @@ class QuantizeResult:
     qat_losses: tuple[float, ...] = ()
     verification: Verification | None = None
     notes: tuple[str, ...] = ()
+    # The evaluations behind `accuracy` (metrics and outputs), by name; not in the summary.
+    evaluations: dict[str, Evaluation] = field(default_factory=dict, repr=False, compare=False)
 
     def summary(self) -> dict[str, Any]:
-        data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items() if k != "verification"}
+        data = {f.name: (str(v) if isinstance(v, Path) else v) for f in fields(self)
+                if f.name not in ("verification", "evaluations") for v in [getattr(self, f.name)]}
         data["verification"] = None if self.verification is None else self.verification.to_dict()
         return data
 
@@ -132,25 +136,33 @@ def _write_and_check(qmodel, float_runner, tmp: Path, test: LabelledFeatures, te
     checkpoint = save_quantized(qmodel, tmp / "quantized.pt", info.frontend, list(info.labels))
     fake = FakeQuantRunner(qmodel, info.labels, info.frontend, info.model)
     fake_eval = evaluate_runner(fake, test)
-    accuracy = {"float": _accuracy(evaluate_runner(float_runner, test)), "fake_quant": _accuracy(fake_eval)}
+    float_eval = evaluate_runner(float_runner, test)
+    accuracy = {"float": _accuracy(float_eval), "fake_quant": _accuracy(fake_eval)}
+    evaluations = {"float": float_eval, "fake_quant": fake_eval}
     if not qmodel.config.exportable:
-        note = f"{qmodel.config.act_bits}-bit activations: simulation only, no .tflite written"
+        note = (f"{qmodel.config.act_bits}-bit activations, weights "
+                f"{'symmetric' if qmodel.config.weight_symmetric else 'asymmetric'}, activations "
+                f"{'symmetric' if qmodel.config.act_symmetric else 'asymmetric'}: simulation only, no .tflite written")
         return QuantizeResult(tmp, None, None, checkpoint, tmp / "summary.json", calib_clips, len(test), test_source,
-                              accuracy, qat_losses=losses, notes=(note,))
+                              accuracy, qat_losses=losses, notes=(note,), evaluations=evaluations)
     exported = export_tflite(qmodel, tmp / "model.tflite", info.frontend, list(info.labels), arena=export.arena)
     intmodel = intmodel_from_quantized(qmodel, "litert_ref")
     with open_reference_runner(intmodel, "litert_ref", frontend=info.frontend, labels=info.labels) as runner:
         int_eval = evaluate_runner(runner, test)
     accuracy["int8"] = _accuracy(int_eval)
+    evaluations["int8"] = int_eval
     agreement = round(100.0 * float((int_eval.result.scores.argmax(1) == fake_eval.result.scores.argmax(1)).mean()), 2)
     verification = None
     if export.verify:
         inputs = runner_inputs(test.features, int_eval.info.input)
+        if export.verify_clips:
+            inputs = inputs[:export.verify_clips]
+            test_source = f"the first {len(inputs)} clips of the {test_source}"
         in_memory = {"litert_ref": intmodel, "tflite_micro": intmodel_from_quantized(qmodel, "tflite_micro")}
         verification = verify_tflite(exported.tflite_path, inputs, test_source, in_memory)
     return QuantizeResult(tmp, exported.tflite_path, exported.manifest_path, checkpoint, tmp / "summary.json",
                           calib_clips, len(test), test_source, accuracy, agreement, exported.size_bytes,
-                          exported.arena_bytes, exported.arena_note, losses, verification)
+                          exported.arena_bytes, exported.arena_note, losses, verification, evaluations=evaluations)
 
 
 def _relocated(result: QuantizeResult, tmp: Path, out: Path) -> QuantizeResult:

@@ -6,6 +6,9 @@ TFLite's two reference engines do not agree bit for bit. Measured on the install
   (one 64-bit multiply-add-shift) and every other operator with gemmlowp double rounding;
 - TFLite Micro uses double rounding everywhere.
 On the MLPerf KWS reference model this decides the last layer on about 1 clip in 200.
+They also compute int8 LOGISTIC and TANH differently: LiteRT through a 256-entry table
+built in float32 with the C library's expf/tanhf (`fixedpoint.lut`), TFLite Micro in
+gemmlowp fixed point (`fixedpoint.gemmlowp`).
 An integer network is built for one arithmetic, named "litert_ref" or "tflite_micro".
 """
 
@@ -18,6 +21,8 @@ ARITHMETICS: dict[str, dict[str, Rounding]] = {
     "litert_ref": {"fully_connected": "single"},
     "tflite_micro": {},
 }
+# How each engine evaluates int8 LOGISTIC and TANH.
+ACTIVATION_FORMS = {"litert_ref": "lut", "tflite_micro": "fixed_point"}
 DEFAULT_ARITHMETIC = "litert_ref"
 
 
@@ -31,3 +36,8 @@ def check_arithmetic(name: str) -> str:
 def rounding_for(arithmetic: str, kind: str) -> Rounding:
     """The rounding form operator `kind` uses under `arithmetic` (double unless listed)."""
     return ARITHMETICS[check_arithmetic(arithmetic)].get(kind, "double")
+
+
+def activation_form(arithmetic: str) -> str:
+    """"lut" or "fixed_point": how `arithmetic` evaluates int8 LOGISTIC and TANH."""
+    return ACTIVATION_FORMS[check_arithmetic(arithmetic)]

@@ -1,4 +1,4 @@
-"""gemmlowp fixed-point math functions used by TFLite's integer softmax.
+"""gemmlowp fixed-point math functions of TFLite's integer softmax, logistic and tanh.
 
 Values are raw int32 fixed-point numbers (held in int64 arrays) in the Q-format named by
 their integer bits: a value with `i` integer bits represents raw / 2^(31 - i). Products
@@ -101,14 +101,48 @@ def exp_on_negative_values(a, integer_bits: int) -> np.ndarray:
     return np.where(a == 0, _one(0), result)
 
 
-def one_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
-    """1 / (1 + a) for a in [0, 1), Q0.31 in and out (Newton-Raphson, 3 iterations)."""
+def _reciprocal_of_half_denominator(a) -> np.ndarray:
+    """2 / (1 + a) for a in [0, 1) as Q2.29 (Newton-Raphson from 48/17 - 32/17 d, 3 steps)."""
     half_denominator = rounding_half_sum(a, _one(0))
     x = fp_add(_48_OVER_17, fp_mul(half_denominator, _MINUS_32_OVER_17))
     for _ in range(3):
         one_minus = fp_sub(_one(2), fp_mul(half_denominator, x))
         x = fp_add(x, rescale(fp_mul(x, one_minus), 4, 2))
+    return x
+
+
+def one_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
+    """1 / (1 + a) for a in [0, 1), Q0.31 in and out."""
+    x = _reciprocal_of_half_denominator(a)
     return rescale(x, 1, 0)  # ExactMulByPot<-1> turns Q2 into Q1 with the same raw value
+
+
+def one_minus_x_over_one_plus_x_for_x_in_0_1(a) -> np.ndarray:
+    """(1 - a) / (1 + a) for a in [0, 1), Q0.31 in and out: 2 / (1 + a) - 1."""
+    x = _reciprocal_of_half_denominator(a)
+    return rescale(fp_sub(x, _one(2)), 2, 0)
+
+
+def logistic(a, integer_bits: int) -> np.ndarray:
+    """gemmlowp logistic(a) for raw `a` with `integer_bits` integer bits; Q0.31 result."""
+    a = as_i64(a)
+    positive = a > 0
+    magnitude = np.where(positive, a, -a)
+    if_positive = one_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(-magnitude, integer_bits))
+    if_negative = fp_sub(_one(0), if_positive)
+    return np.where(a == 0, 1 << 30, np.where(positive, if_positive, if_negative))
+
+
+def tanh(a, integer_bits: int) -> np.ndarray:
+    """gemmlowp tanh(a) for raw `a` with `integer_bits` integer bits; Q0.31 result.
+
+    tanh(|a|) = (1 - exp(-2|a|)) / (1 + exp(-2|a|)); the doubling is ExactMulByPot<1>
+    (the same raw value read with one more integer bit)."""
+    a = as_i64(a)
+    negative = a < 0
+    non_positive = np.where(negative, a, -a)
+    t = one_minus_x_over_one_plus_x_for_x_in_0_1(exp_on_negative_values(non_positive, integer_bits + 1))
+    return np.where(a == 0, 0, np.where(negative, -t, t))
 
 
 def get_reciprocal(x, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:

@@ -188,3 +188,22 @@ def count_leading_zeros_u32(x) -> np.ndarray:
         count += np.where(top_clear, step, 0)
         y = np.where(top_clear, y << step, y)
     return np.where(x == 0, 32, count)
+
+
+def frexp_multiplier(real_multiplier: float) -> tuple[int, int]:
+    """(round(q * 2^31), exponent) for real = q * 2^exponent, q in [0.5, 1): the input
+    rescaling of TFLite Micro's int8 LOGISTIC and TANH Prepare(), which uses frexp
+    directly instead of QuantizeMultiplier (no renormalisation when q rounds up to 1)."""
+    q, exponent = math.frexp(real_multiplier)
+    fixed = int(tflite_round(q * (1 << 31)))
+    if fixed > INT32_MAX:
+        raise ValueError(f"input multiplier {real_multiplier!r} rounds to 2^31, which TFLite would overflow")
+    return fixed, exponent
+
+
+def calculate_input_radius(input_integer_bits: int, input_left_shift: int, total_signed_bits: int = 31) -> int:
+    """TFLite CalculateInputRadius: the largest |input - zero point| whose rescaled value
+    still fits `input_integer_bits` integer bits (beyond it the output saturates)."""
+    max_rescaled = (1.0 * ((1 << input_integer_bits) - 1) * (1 << (total_signed_bits - input_integer_bits))
+                    / (1 << input_left_shift))
+    return int(math.floor(max_rescaled))

@@ -19,7 +19,7 @@ from tinykws.formats.tflite_writer import tflite_bytes
 
 _TYPE_NAMES = {
     np.dtype(np.int8): "INT8", np.dtype(np.uint8): "UINT8", np.dtype(np.int16): "INT16",
-    np.dtype(np.int32): "INT32", np.dtype(np.int64): "INT64", np.dtype(np.float32): "FLOAT32",
+    np.dtype(np.int32): "INT32", np.dtype(np.int64): "INT64", np.dtype(np.float32): "FLOAT32", np.dtype(np.float16): "FLOAT16",
     np.dtype(np.bool_): "BOOL",
 }
 

@@ -45,6 +45,8 @@ OPTIONS_TABLE = {
     "DEQUANTIZE": "DequantizeOptions",
     "SQUEEZE": "SqueezeOptions",
     "STRIDED_SLICE": "StridedSliceOptions",
+    "SPLIT": "SplitOptions",
+    "BATCH_MATMUL": "BatchMatMulOptions",
 }
 _ENUMS = {"padding": Padding, "fused_activation_function": ActivationFunctionType}
 _TYPE_CODES = {name: code for name, code in vars(TensorType).items() if not name.startswith("_")}

@@ -18,6 +18,7 @@ from tinykws.formats.tflite_reader import read_tflite
 from tinykws.fixedpoint.primitives import Rounding
 from tinykws.intmodel.graph import IntModel, IntOp, IntTensor
 from tinykws.intmodel.validate import check_model
+from tinykws.intmodel.import_activation import ActivationImporter
 from tinykws.intmodel.params import (
     ConcatParams,
     ConvParams,
@@ -57,7 +58,7 @@ def _int_tensor(t: Tensor) -> IntTensor:
                      data=t.data)
 
 
-class _Importer:
+class _Importer(ActivationImporter):
     def __init__(self, model: TFLiteModel, arithmetic: str, source: str):
         self.graph: Subgraph = model.main
         self.arithmetic = arithmetic

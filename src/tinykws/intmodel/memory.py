@@ -271,13 +271,16 @@ def _candidates(block: _Block, placed: list[_Block], rules, alignment: int) -> l
     found = {0}
     for other in placed:
         found.add(_align(other.offset + other.size, alignment))
-        for (x, y), (lo, hi) in rules.items():
-            if x == other.key and y == block.key:  # block is the output: offset in [x - hi, x - lo]
-                found.add((other.offset - lo) // alignment * alignment)
-                if hi is not None:
-                    found.add(_align(other.offset - hi, alignment))
-            elif y == other.key and x == block.key:  # block is the input: offset in [y + lo, y + hi]
-                found.add(_align(other.offset + lo, alignment))
+        # rules are keyed (input, output): look the two pairs up instead of scanning them all
+        span = rules.get((other.key, block.key))
+        if span is not None:  # block is the output: offset in [x - hi, x - lo]
+            lo, hi = span
+            found.add((other.offset - lo) // alignment * alignment)
+            if hi is not None:
+                found.add(_align(other.offset - hi, alignment))
+        span = rules.get((block.key, other.key))
+        if span is not None:  # block is the input: offset in [y + lo, y + hi]
+            found.add(_align(other.offset + span[0], alignment))
     return sorted(c for c in found if c >= 0)
 
 

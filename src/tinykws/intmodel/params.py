@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinykws.fixedpoint.primitives import Rounding, dtype_range, tflite_round
+from tinykws.fixedpoint.primitives import Rounding, calculate_input_radius, dtype_range, tflite_round
 from tinykws.fixedpoint.primitives import quantize_multiplier as _quantize_multiplier
 
 
@@ -242,8 +242,7 @@ def softmax_params(input_scale: float, beta: float, rounding: Rounding,
     multiplier, left_shift = quantize_multiplier(real, rounding)
     if left_shift < 0:
         raise ValueError(f"softmax input scale {input_scale} is too small for the reference kernel")
-    radius = ((1 << scaled_diff_integer_bits) - 1) * (1 << (31 - scaled_diff_integer_bits)) / (1 << left_shift)
-    return SoftmaxParams(multiplier, left_shift, -int(np.floor(radius)))
+    return SoftmaxParams(multiplier, left_shift, -calculate_input_radius(scaled_diff_integer_bits, left_shift))
 
 
 def requantize_multiplier(in_scale: float, out_scale: float, rounding: Rounding) -> tuple[int, int]:

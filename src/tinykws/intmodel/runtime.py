@@ -14,7 +14,7 @@ import numpy as np
 
 from tinykws.errors import TinyKWSError, UnsupportedOpError
 from tinykws.fixedpoint.primitives import Int32RangeError
-from tinykws.intmodel import ops_conv, ops_elementwise, ops_pool, ops_slice
+from tinykws.intmodel import ops_activation, ops_conv, ops_elementwise, ops_pool, ops_slice
 from tinykws.intmodel.graph import IntModel, IntOp
 
 
@@ -65,6 +65,12 @@ KERNELS: dict[str, Kernel] = {
     "pad": lambda op, xs, dt, r: ops_elementwise.pad(op.params, xs[0]),
     "concatenation": lambda op, xs, dt, r: ops_elementwise.concatenation(op.params, *xs),
     "strided_slice": lambda op, xs, dt, r: ops_slice.strided_slice(op.params, xs[0]),
+    "logistic": lambda op, xs, dt, r: ops_activation.activation(op.params, xs[0], r, dt),
+    "tanh": lambda op, xs, dt, r: ops_activation.activation(op.params, xs[0], r, dt),
+    "mul": lambda op, xs, dt, r: ops_activation.mul(op.params, xs[0], xs[1], r, dt),
+    "sub": lambda op, xs, dt, r: ops_activation.sub(op.params, xs[0], xs[1], r, dt),
+    "split": lambda op, xs, dt, r: ops_activation.split(op.params, xs[0]),
+    "batch_matmul": lambda op, xs, dt, r: ops_activation.batch_matmul(op.params, xs[0], xs[1], r, dt),
 }
 
 
@@ -114,10 +120,13 @@ def run(model: IntModel, inputs: np.ndarray | Sequence[np.ndarray], keep_interme
                 xs.append(data)
         out_tensor = model.tensors[op.outputs[0]]
         try:
-            values[op.outputs[0]] = kernel(op, xs, np.dtype(out_tensor.dtype), op.rounding)
+            result = kernel(op, xs, np.dtype(out_tensor.dtype), op.rounding)
         except Int32RangeError as exc:
             raise UnsupportedOpError(f"operator {model.ops.index(op)} ({op.kind}, output {out_tensor.name!r}): "
                                      f"{exc}") from None
+        # A kernel returns one array, or a tuple with one array per output (SPLIT).
+        for index, array in zip(op.outputs, result if isinstance(result, tuple) else (result,), strict=True):
+            values[index] = array
     outputs = tuple(values[i] for i in model.outputs)
     tensors = {model.tensors[i].name: v for i, v in values.items()} if keep_intermediates else {}
     return RunResult(outputs=outputs, tensors=tensors)

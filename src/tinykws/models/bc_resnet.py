@@ -155,10 +155,10 @@ def _builder(tau: int) -> Callable[..., BCResNet]:
 
 
 for _tau, _budget in _BUDGETS.items():
-    # Not quantizable yet: SubSpectralNorm's 5-D view, the per-sub-band affine (MUL) and
-    # SiLU (LOGISTIC) have no kernels in the integer runtime.
+    # int8: SubSpectralNorm becomes a 1x1 depthwise convolution over channels x frequency
+    # bins, SiLU LOGISTIC then MUL (tests/unit/test_export_zoo.py).
     register_model(f"bc_resnet_{_tau}", ModelInfo(
-        frontend="logmel", input_shape=(101, 40), stream="window", quantizable=False,
+        frontend="logmel", input_shape=(101, 40), stream="window", quantizable=True,
         param_budget=_budget,
         description=f"BC-ResNet-{_tau}: broadcasted residual blocks, SubSpectralNorm, 40 log-mel",
     ))(_builder(_tau))

@@ -3,8 +3,9 @@ time and a fully connected classifier.
 
 The convolution is causal along time (it never looks at later frames) and the GRU runs
 forward only, so the network can be evaluated frame by frame; attention pools the GRU
-states of the whole window. GRUs are not among the TFLite int8 builtins we target, hence
-`quantizable=False`.
+states of the whole window. In int8 the GRU is unrolled over the 49 time steps into
+FULLY_CONNECTED, ADD, LOGISTIC, TANH, MUL and SUB (weights stored once), the attention
+into FULLY_CONNECTED, TANH, SOFTMAX and BATCH_MATMUL (`quant.trace_sequence`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from tinykws.errors import ConfigError
 from tinykws.models.layers import PaddedConv2d, as_4d
 from tinykws.models.registry import ModelInfo, register_model
 
@@ -28,9 +30,15 @@ class AdditiveAttention(nn.Module):
         super().__init__()
         self.proj = nn.Linear(hidden, attention)
         self.score = nn.Linear(attention, 1, bias=False)
+        # Set by `record_attention`: the last forward's weights (batch, time) are kept for
+        # attention distillation.
+        self.keep_weights = False
+        self.last_weights: torch.Tensor | None = None
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         weights = torch.softmax(self.score(torch.tanh(self.proj(h))).squeeze(-1), dim=1)
+        if self.keep_weights:
+            self.last_weights = weights
         return torch.bmm(weights.unsqueeze(1), h).squeeze(1)
 
     def macs(self, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> int:
@@ -52,11 +60,15 @@ class CRNNGRUAttention(nn.Module):
         hidden: int = 64,
         attention: int = 32,
         dropout: float = 0.1,
+        time_stride: int = 1,
     ):
         super().__init__()
         _, features = (int(v) for v in input_shape)
+        if time_stride > conv_kernel[0]:
+            raise ConfigError(f"crnn_gru_att: time_stride {time_stride} skips frames the kernel "
+                              f"({conv_kernel[0]} frames) never sees")
         self.conv = PaddedConv2d(
-            1, conv_channels, tuple(conv_kernel), (1, freq_stride), bias=False, time_padding="causal"
+            1, conv_channels, tuple(conv_kernel), (time_stride, freq_stride), bias=False, time_padding="causal"
         )
         self.bn = nn.BatchNorm2d(conv_channels)
         conv_features = conv_channels * math.ceil(features / freq_stride)
@@ -75,7 +87,7 @@ class CRNNGRUAttention(nn.Module):
 
 
 @register_model("crnn_gru_att", ModelInfo(
-    frontend="mlperf_mfcc", input_shape=(49, 10), stream="reset", quantizable=False,
+    frontend="mlperf_mfcc", input_shape=(49, 10), stream="reset", quantizable=True,
     param_budget=40_000,
     description="causal conv 16@5x3, GRU 64, additive attention over time, FC",
 ))
@@ -88,8 +100,23 @@ def crnn_gru_att(
     hidden: int = 64,
     attention: int = 32,
     dropout: float = 0.1,
+    time_stride: int = 1,
 ) -> CRNNGRUAttention:
-    """CRNN with a GRU and attention pooling (about 31 K parameters on 49x10)."""
+    """CRNN with a GRU and attention pooling (about 31 K parameters on 49x10).
+
+    time_stride: frames per GRU step (the convolution strides along time), which divides
+    the steps, and so the recurrent MACs and the unrolled int8 network, by about as much."""
     return CRNNGRUAttention(
-        num_classes, input_shape, conv_channels, conv_kernel, freq_stride, hidden, attention, dropout
+        num_classes, input_shape, conv_channels, conv_kernel, freq_stride, hidden, attention, dropout, time_stride
     )
+
+
+def record_attention(model: nn.Module, keep: bool = True) -> list[AdditiveAttention]:
+    """Make every attention pooling of `model` keep its last weights (or stop, keep=False);
+    returns those modules, whose `last_weights` (batch, time) a caller reads after a forward."""
+    layers = [m for m in model.modules() if isinstance(m, AdditiveAttention)]
+    for layer in layers:
+        layer.keep_weights = keep
+        if not keep:
+            layer.last_weights = None
+    return layers

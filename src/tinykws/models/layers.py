@@ -14,6 +14,7 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.overrides import handle_torch_function, has_torch_function_unary
 
 from tinykws.errors import ConfigError
 
@@ -155,13 +156,26 @@ class SubSpectralNorm(nn.Module):
         self.norm = nn.BatchNorm2d(channels * groups, eps=eps, momentum=momentum)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, t, f = x.shape
-        if f % self.groups:
-            raise ValueError(f"SubSpectralNorm: {f} frequency bins do not split into {self.groups} bands")
-        sub = f // self.groups
-        y = x.reshape(b, c, t, self.groups, sub).permute(0, 1, 3, 2, 4).reshape(b, c * self.groups, t, sub)
-        y = self.norm(y)
-        return y.reshape(b, c, self.groups, t, sub).permute(0, 1, 3, 2, 4).reshape(b, c, t, f)
+        return sub_spectral_norm(x, self.norm, self.groups)
+
+
+def sub_spectral_norm(x: torch.Tensor, norm: nn.BatchNorm2d, groups: int) -> torch.Tensor:
+    """`norm` (a batch norm of channels * groups features, indexed channel * groups +
+    band) applied to (batch, channels, time, freq) cut into `groups` frequency bands.
+
+    A function that takes part in torch's function overrides, so that the quantizer's
+    tracer records it as one operation (a per-channel-and-frequency affine map once the
+    statistics are fixed) instead of the reshapes and permutations that compute it.
+    """
+    if has_torch_function_unary(x):
+        return handle_torch_function(sub_spectral_norm, (x,), x, norm, groups)
+    b, c, t, f = x.shape
+    if f % groups:
+        raise ValueError(f"SubSpectralNorm: {f} frequency bins do not split into {groups} bands")
+    sub = f // groups
+    y = x.reshape(b, c, t, groups, sub).permute(0, 1, 3, 2, 4).reshape(b, c * groups, t, sub)
+    y = norm(y)
+    return y.reshape(b, c, groups, t, sub).permute(0, 1, 3, 2, 4).reshape(b, c, t, f)
 
 
 class GlobalAvgPool(nn.Module):

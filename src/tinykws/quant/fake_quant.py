@@ -49,7 +49,7 @@ def weight_scales(weight: torch.Tensor, channel_dim: int | None, bits: int) -> t
         amax = w.abs().max().reshape(1)
     else:
         dims = [d for d in range(w.dim()) if d != channel_dim]
-        amax = w.abs().amax(dim=dims)
+        amax = w.abs().amax(dim=dims) if dims else w.abs()  # amax over no dims would reduce them all
     scales = torch.where(amax > 0, amax / qmax, torch.ones_like(amax))
     return scales.float()
 
@@ -116,3 +116,37 @@ def activation_qparams(lo: float, hi: float, bits: int) -> tuple[float, int]:
     scale = float(np.float32((hi - lo) / (qmax - qmin)))
     zero_point = int(np.clip(np.round(qmin - lo / scale), qmin, qmax))
     return scale, zero_point
+
+
+def asymmetric_weight_qparams(weight: torch.Tensor, channel_dim: int | None, bits: int) -> tuple[torch.Tensor,
+                                                                                                  torch.Tensor]:
+    """(scales float32, zero points) mapping each slice's [min, max] (widened to include 0)
+    onto the full signed range [-2^(b-1), 2^(b-1)-1]: asymmetric weights (simulation only)."""
+    qmin, qmax = int_range(bits, symmetric=False)
+    w = weight.detach().double()
+    if channel_dim is None:
+        lo, hi = w.min().reshape(1), w.max().reshape(1)
+    else:
+        dims = [d for d in range(w.dim()) if d != channel_dim]
+        lo, hi = (w.amin(dim=dims), w.amax(dim=dims)) if dims else (w, w)
+    lo, hi = torch.clamp(lo, max=0.0), torch.clamp(hi, min=0.0)
+    scales = torch.where(hi > lo, (hi - lo) / (qmax - qmin), torch.ones_like(hi))
+    zero_points = torch.clamp(torch.round(qmin - lo / scales), qmin, qmax)
+    return scales.float(), zero_points.to(torch.int64)
+
+
+def fake_quantize_weight(weight: torch.Tensor, scales: torch.Tensor, zero_points: torch.Tensor,
+                         channel_dim: int | None, bits: int) -> torch.Tensor:
+    """Asymmetric weights on their grid (STE) for per-slice scales and zero points."""
+    qmin, qmax = int_range(bits, symmetric=False)
+    s = _broadcast(scales.to(weight.dtype), weight, channel_dim)
+    zp = _broadcast(zero_points.to(weight.dtype), weight, channel_dim)
+    return fake_quantize(weight, s, zp, qmin, qmax)
+
+
+def symmetric_activation_qparams(lo: float, hi: float, bits: int) -> tuple[float, int]:
+    """(scale float32, 0): activations with zero point 0 covering max(|lo|, |hi|) with
+    the symmetric range [-(2^(b-1)-1), 2^(b-1)-1] (simulation only)."""
+    _, qmax = int_range(bits, symmetric=True)
+    amax = max(abs(float(lo)), abs(float(hi)), 1e-8)
+    return float(np.float32(amax / qmax)), 0

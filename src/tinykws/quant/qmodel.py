@@ -21,14 +21,17 @@ from tinykws.errors import ConfigError
 from tinykws.quant.config import QuantConfig
 from tinykws.quant.fake_quant import (
     activation_qparams,
+    asymmetric_weight_qparams,
     bias_scales,
     fake_quantize,
+    fake_quantize_weight,
     int_range,
     quantize_bias,
     quantize_weight,
+    symmetric_activation_qparams,
     weight_scales,
 )
-from tinykws.quant.graph import SHARED_QUANT_KINDS, FloatGraph, GraphNode
+from tinykws.quant.graph import FIXED_OUTPUT_QUANT, PER_CHANNEL_KINDS, SHARED_QUANT_KINDS, FloatGraph, GraphNode
 from tinykws.quant.observers import make_observer
 
 MODES = ("float", "calibrate", "quantized")
@@ -76,9 +79,17 @@ class QuantizedModel(nn.Module):
         self.input_shape = tuple(int(v) for v in input_shape)
         self.mode = "float"
         self.params = nn.ParameterDict()
+        self._param_prefix: dict[int, str] = {}
         for i, node in enumerate(graph.nodes):
+            # Nodes with one param_key (the steps of a recurrent layer) share one set of weights.
+            shared = node.attrs.get("param_key")
+            prefix = f"n{i}" if shared is None else "s_" + shared.replace(".", "_")
+            self._param_prefix[i] = prefix
             for key, tensor in node.params.items():
-                self.params[f"n{i}_{key}"] = nn.Parameter(tensor.detach().clone().float())
+                if node.kind == "const":
+                    self.register_buffer(f"{prefix}_{key}", tensor.detach().clone().float())
+                elif f"{prefix}_{key}" not in self.params:
+                    self.params[f"{prefix}_{key}"] = nn.Parameter(tensor.detach().clone().float())
             node.params = {}
         self.slots = self._assign_slots()
         n = max(self.slots.values()) + 1
@@ -86,25 +97,34 @@ class QuantizedModel(nn.Module):
         self.register_buffer("act_zero_point", torch.zeros(n, dtype=torch.int64))
         self.register_buffer("calibrated", torch.zeros((), dtype=torch.bool))
         self._observers: dict[int, object] = {}
-        self._softmax_slots = {self.slots[n.output] for n in graph.nodes if n.kind == "softmax"}
-        for slot in self._softmax_slots:
-            self.act_scale[slot] = SOFTMAX_SCALE
-            self.act_zero_point[slot] = SOFTMAX_ZERO_POINT
+        self._fixed_slots = {self.slots[n.output]: FIXED_OUTPUT_QUANT[n.kind] for n in graph.nodes
+                             if n.kind in FIXED_OUTPUT_QUANT}
+        for slot, (scale, zero_point) in self._fixed_slots.items():
+            self.act_scale[slot] = scale
+            self.act_zero_point[slot] = zero_point
 
     # ---- structure -------------------------------------------------------------------
     def _assign_slots(self) -> dict[int, int]:
         slots = {self.graph.input: 0}
+        keyed: dict[str, int] = {}
         count = 1
         for node in self.graph.nodes:
+            key = node.attrs.get("slot_key")
             if node.kind in SHARED_QUANT_KINDS:
                 slots[node.output] = slots[node.inputs[0]]
+            elif key is not None and key in keyed:
+                slots[node.output] = keyed[key]
             else:
                 slots[node.output] = count
+                if key is not None:
+                    keyed[key] = count
                 count += 1
         return slots
 
     def param(self, index: int, key: str) -> torch.Tensor:
-        return self.params[f"n{index}_{key}"]
+        """Parameter (or constant) `key` of node `index` (shared ones are the same tensor)."""
+        name = f"{self._param_prefix[index]}_{key}"
+        return self.params[name] if name in self.params else getattr(self, name)
 
     def act_quant(self, value: int) -> ActQuant:
         """Scale and zero point of graph value `value` (after calibration)."""
@@ -114,8 +134,11 @@ class QuantizedModel(nn.Module):
     def weight_quant(self, index: int) -> WeightQuant:
         """Scales of node `index`'s weights and bias, from its current weights."""
         node = self.graph.nodes[index]
-        per_channel = node.kind == "conv"
-        w_scales = weight_scales(self.param(index, "weight"), 0 if per_channel else None, self.config.weight_bits)
+        per_channel = node.kind in PER_CHANNEL_KINDS
+        weight = self.param(index, "weight")
+        if node.kind == "affine":
+            weight = weight.reshape(-1)
+        w_scales = weight_scales(weight, 0 if per_channel else None, self.config.weight_bits)
         in_scale = self.act_scale[self.slots[node.inputs[0]]]
         return WeightQuant(w_scales, bias_scales(in_scale, w_scales), per_channel)
 
@@ -141,7 +164,8 @@ class QuantizedModel(nn.Module):
         if seen == 0:
             raise ConfigError("calibration needs at least one input")
         for slot, observer in self._observers.items():
-            scale, zp = activation_qparams(*observer.range(self.config.act_bits), self.config.act_bits)
+            qparams = symmetric_activation_qparams if self.config.act_symmetric else activation_qparams
+            scale, zp = qparams(*observer.range(self.config.act_bits), self.config.act_bits)
             self.act_scale[slot] = scale
             self.act_zero_point[slot] = zp
         self._observers = {}
@@ -152,13 +176,14 @@ class QuantizedModel(nn.Module):
     # ---- forward ---------------------------------------------------------------------
     def _act(self, x: torch.Tensor, value: int) -> torch.Tensor:
         slot = self.slots[value]
-        if self.mode == "calibrate" and slot not in self._softmax_slots:
+        if self.mode == "calibrate" and slot not in self._fixed_slots:
             self._observers.setdefault(slot, make_observer(self.config.observer, self.config.percentile)).observe(x)
             return x
         if self.mode != "quantized":
             return x
-        bits = 8 if slot in self._softmax_slots else self.config.act_bits
-        qmin, qmax = int_range(bits, symmetric=False)
+        fixed = slot in self._fixed_slots
+        bits = 8 if fixed else self.config.act_bits
+        qmin, qmax = int_range(bits, symmetric=self.config.act_symmetric and not fixed)
         return fake_quantize(x, self.act_scale[slot], self.act_zero_point[slot], qmin, qmax)
 
     def _weights(self, index: int, node: GraphNode) -> tuple[torch.Tensor, torch.Tensor]:
@@ -166,8 +191,14 @@ class QuantizedModel(nn.Module):
         if self.mode != "quantized":
             return w, b
         wq = self.weight_quant(index)
-        w = quantize_weight(w, wq.weight_scales, 0 if wq.per_channel else None, self.config.weight_bits)
-        return w, quantize_bias(b, wq.bias_scales)
+        flat = w.reshape(-1) if node.kind == "affine" else w
+        channel_dim = 0 if wq.per_channel else None
+        if self.config.weight_symmetric:
+            flat = quantize_weight(flat, wq.weight_scales, channel_dim, self.config.weight_bits)
+        else:
+            scales, zero_points = asymmetric_weight_qparams(flat, channel_dim, self.config.weight_bits)
+            flat = fake_quantize_weight(flat, scales, zero_points, channel_dim, self.config.weight_bits)
+        return flat.reshape(w.shape), quantize_bias(b.reshape(-1), wq.bias_scales).reshape(b.shape)
 
     @staticmethod
     def _activation(y: torch.Tensor, name: str) -> torch.Tensor:
@@ -206,7 +237,7 @@ class QuantizedModel(nn.Module):
             return self._act(self._activation(xs[0] + xs[1], a["activation"]), node.output)
         if kind == "avgpool":
             keep = len(self.graph.shapes[node.output]) == 4
-            return self._act(xs[0].mean(dim=(2, 3), keepdim=keep), node.output)
+            return self._act(xs[0].mean(dim=a.get("axes", (2, 3)), keepdim=keep), node.output)
         if kind == "reshape":
             return xs[0].reshape(xs[0].shape[0], *self.graph.shapes[node.output][1:])
         if kind == "layout":
@@ -216,6 +247,25 @@ class QuantizedModel(nn.Module):
             return F.pad(xs[0], (left, right, top, bottom))
         if kind == "softmax":
             return self._act(torch.softmax(xs[0], dim=-1), node.output)
+        return self._act(self._run_gated(i, node, xs), node.output)
+
+    def _run_gated(self, i: int, node: GraphNode, xs: list[torch.Tensor]) -> torch.Tensor:
+        """The operations of gated and recurrent models (before output quantization)."""
+        kind = node.kind
+        if kind == "affine":
+            w, b = self._weights(i, node)
+            return xs[0] * w[None, :, None, :] + b[None, :, None, :]
+        if kind in ("mul", "sub", "logistic", "tanh", "batch_matmul"):
+            ops = {"mul": torch.mul, "sub": torch.sub, "logistic": torch.sigmoid, "tanh": torch.tanh,
+                   "batch_matmul": torch.matmul}
+            return ops[kind](*xs)
+        if kind == "const":
+            return self.param(i, "value")
+        if kind == "select_step":
+            t = node.attrs["step"]
+            return xs[0][:, t:t + 1]
+        if kind == "concat_steps":
+            return torch.cat(torch.broadcast_tensors(*xs), dim=1)
         raise ConfigError(f"unknown graph node kind {kind!r}")
 
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ from torch.overrides import TorchFunctionMode
 
 from tinykws.errors import UnsupportedOpError
 from tinykws.quant.graph import FloatGraph, GraphNode
+from tinykws.quant.trace_sequence import SEQUENCE_LAYOUTS, SequenceOps
 
 _ALIASES = {"contiguous", "clone", "detach", "identity"}
 _DROPOUTS = {"dropout", "dropout1d", "dropout2d", "dropout3d", "feature_dropout", "alpha_dropout"}
@@ -40,7 +41,7 @@ def _name(func) -> str:
     return getattr(func, "__name__", str(func))
 
 
-class _Builder:
+class _Builder(SequenceOps):
     def __init__(self, model_name: str):
         self.model_name = model_name
         self.ids: dict[int, int] = {}  # id(tensor) -> value
@@ -87,12 +88,16 @@ class _Builder:
             self.layouts[src] = layout
 
     def record(self, func, args: tuple, kwargs: dict, out: Any) -> None:
-        if not isinstance(out, torch.Tensor):
-            return
         name = _name(func)
         traced = self.traced_args(args, kwargs)
         if not traced:
             return  # a constant (from parameters only); read later through its tensor
+        if not isinstance(out, torch.Tensor) and name != "gru":
+            if isinstance(out, (tuple, list)) and any(isinstance(o, torch.Tensor) for o in out):
+                raise self.fail(f"operation {name!r}")
+            return  # sizes, dimensions and other plain values
+        if any(self.layouts[v] == "unsupported" for v in traced):
+            raise self.fail(f"{name} of a GRU's final state (use its output sequence)")
         x = self.value_of(args[0]) if args else None
         layout = self.layouts.get(x) if x is not None else None
         handler = getattr(self, f"op_{name.strip('_')}", None)
@@ -146,14 +151,15 @@ class _Builder:
         self.add("conv", [x], out, self.layouts[x], name, attrs, params)
 
     def op_linear(self, x, args, kwargs, out) -> None:
-        if len(self.shapes[x]) != 2:
-            raise self.fail(f"linear on a {len(self.shapes[x])}-D tensor")
+        if len(self.shapes[x]) != 2 and self.layouts[x] not in SEQUENCE_LAYOUTS:
+            raise self.fail(f"linear on a {len(self.shapes[x])}-D tensor that is not a (batch, time, features) sequence")
         weight = _const(_arg(args, kwargs, 1, "weight"), "linear weight", self)
         bias = _arg(args, kwargs, 2, "bias", None)
         params = {"weight": weight.detach().clone()}
         if bias is not None:
             params["bias"] = _const(bias, "linear bias", self).detach().clone()
-        self.add("linear", [x], out, "flat", "linear", {"activation": "NONE"}, params)
+        self.add("linear", [x], out, "seq" if len(self.shapes[x]) == 3 else "flat", "linear",
+                 {"activation": "NONE"}, params)
 
     def op_batch_norm(self, x, args, kwargs, out) -> None:
         mean = _arg(args, kwargs, 1, "running_mean")
@@ -201,9 +207,11 @@ class _Builder:
             if dims != (2,) or _arg(args, kwargs, 2, "keepdim", False):
                 raise self.fail(f"mean over dims {dims} of (batch, channels, time)")
             return self.add("avgpool", [x], out, "flat", "mean")
-        if self.layouts[x] != "nchw" or dims != (2, 3):
-            raise self.fail(f"mean over dims {dims} (only the global average over time and frequency)")
         keep = bool(_arg(args, kwargs, 2, "keepdim", False))
+        if self.layouts[x] == "nchw" and dims == (3,) and keep:
+            return self.add("avgpool", [x], out, "nchw", "mean", {"axes": (3,)})  # over frequency only
+        if self.layouts[x] != "nchw" or dims != (2, 3):
+            raise self.fail(f"mean over dims {dims} (only over time and frequency, or over frequency kept)")
         self.add("avgpool", [x], out, "nchw" if keep else "flat", "mean")
 
     def op_adaptive_avg_pool2d(self, x, args, kwargs, out) -> None:
@@ -225,6 +233,9 @@ class _Builder:
             return self.add("layout", [x], out, "nhwc", "permute", {"permute": (0, 2, 3, 1)})
         if self.layouts[x] == "ntf" and dims == (0, 2, 1):
             return self._features_as_channels(x, out)
+        if self.layouts[x] == "nchw" and dims == (0, 2, 1, 3):
+            # (B, C, T, F) -> (B, T, C, F): TFLite keeps (B, T, F, C); only a flattening may follow.
+            return self.add("layout", [x], out, "ntcf", "permute", {"permute": (0, 2, 1, 3)})
         raise self.fail(f"permute{dims}")
 
     def op_transpose(self, x, args, kwargs, out) -> None:
@@ -242,8 +253,10 @@ class _Builder:
         a, b = self.value_of(args[0]), self.value_of(args[1]) if len(args) > 1 else None
         if a is None or b is None or _arg(args, kwargs, 2, "alpha", 1) != 1:
             raise self.fail("add of a constant or with alpha (only tensor + tensor)")
-        if self.shapes[a] != self.shapes[b] or self.layouts[a] != self.layouts[b]:
-            raise self.fail(f"add with broadcasting ({self.shapes[a]} + {self.shapes[b]})")
+        same = self.shapes[a] == self.shapes[b]
+        broadcast = tuple(out.shape) in (self.shapes[a], self.shapes[b]) and len(self.shapes[a]) == len(self.shapes[b])
+        if self.layouts[a] != self.layouts[b] or not (same or (broadcast and self.layouts[a] in ("nchw", "seq"))):
+            raise self.fail(f"add of {self.layouts[a]} {self.shapes[a]} and {self.layouts[b]} {self.shapes[b]}")
         self.add("add", [a, b], out, self.layouts[a], "add", {"activation": "NONE"})
 
     def op_reshape_(self, x, out) -> None:
@@ -254,6 +267,10 @@ class _Builder:
         if layout == "nchw" and len(src_shape) == 4 and src_shape[1] == 1 and new == (src_shape[0], *src_shape[2:]):
             # (B, 1, T, F) -> (B, T, F): the same memory, held unchanged as (B, 1, T, F).
             return self.add("layout", [x], out, "ntf", "squeeze", {})
+        if layout == "ntcf" and len(new) == 3 and new == (*src_shape[:2], src_shape[2] * src_shape[3]):
+            return self.add("reshape", [x], out, "seq_cf", "flatten", {"cf": tuple(src_shape[2:])})
+        if layout in ("seq", "flat") and len(new) in (2, 3):
+            return self.add("reshape", [x], out, "seq" if len(new) == 3 else "flat", "reshape")
         if len(new) != 2:
             raise self.fail(f"reshape {src_shape} -> {new} (only flattening to (batch, N))")
         if layout == "nchw" and math.prod(src_shape[2:]) > 1:

@@ -41,6 +41,7 @@ class Checkpoint:
     rng: dict[str, Any] | None = None
     loop_state: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    hooks: dict[str, Any] = field(default_factory=dict)  # state of training hooks (pruning masks), by name
     tinykws_version: str = __version__
 
     def to_payload(self) -> dict[str, Any]:
@@ -59,6 +60,7 @@ class Checkpoint:
             "rng": self.rng,
             "loop_state": dict(self.loop_state),
             "metrics": dict(self.metrics),
+            "hooks": dict(self.hooks),
         }
 
     def build_model(self) -> torch.nn.Module:
@@ -155,7 +157,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
                                "(labels must be one string per class)")
     check_finite(state_dict, str(p))
     optional = {}
-    for key in ("config", "loop_state", "metrics"):
+    for key in ("config", "loop_state", "metrics", "hooks"):
         value = payload.get(key)
         value = {} if value is None else value
         if not isinstance(value, dict):
@@ -179,6 +181,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         rng=payload.get("rng"),
         loop_state=optional["loop_state"],
         metrics=optional["metrics"],
+        hooks=optional["hooks"],
         tinykws_version=str(payload.get("tinykws_version", "unknown")),
     )
 

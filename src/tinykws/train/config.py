@@ -162,10 +162,13 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """A registered model name and its constructor's keyword arguments."""
+    """A registered model name and its constructor's keyword arguments; `init` a tinykws
+    checkpoint whose weights start the run ("" = the seeded random initialisation), e.g.
+    a trained model to fine-tune or a structurally pruned one."""
 
     name: str = "ds_cnn"
     kwargs: dict[str, Any] = field(default_factory=dict)
+    init: str = ""
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,10 @@ class TrainConfig:
 class DistillConfig:
     """Knowledge distillation from a teacher ("" = off): a tinykws checkpoint (.pt) or a
     float .tflite (imported into zoo model `tflite_model`, fed by `tflite_frontend`, default
-    that model's front-end). Loss = (1 - alpha) * CE + alpha * T^2 * KL(teacher_T || student_T).
+    that model's front-end). Loss = (1 - alpha) * CE + alpha * T^2 * KL(teacher_T || student_T)
+    + attention * KL(teacher attention || student attention), the last summed over time for
+    models with attention pooling (crnn_gru_att; the teacher must be a tinykws checkpoint
+    of such a model; its frames are pooled onto a time-strided student's steps).
 
     Teacher-only inputs (waveform training): `mix_share` of each batch is replaced by
     mixtures of two of its clips and `crop_share` by cut-off parts of its clips; these have
@@ -252,12 +258,14 @@ class DistillConfig:
     tflite_frontend: str = ""
     alpha: float = 0.5
     temperature: float = 4.0
+    attention: float = 0.0
     mix_share: float = 0.0
     crop_share: float = 0.0
 
     def validate(self) -> None:
         check_range("distill.alpha", self.alpha, 0.0, 1.0)
         check_range("distill.temperature", self.temperature, 0.0, 1000.0, low_open=True)
+        check_range("distill.attention", self.attention, 0.0, 1e6)
         if not (0.0 <= self.mix_share and 0.0 <= self.crop_share and self.mix_share + self.crop_share <= 1.0):
             raise ConfigError("distill.mix_share and distill.crop_share must be >= 0 and sum to at most 1")
         if (self.mix_share or self.crop_share) and not self.teacher:
@@ -266,6 +274,39 @@ class DistillConfig:
     @property
     def enabled(self) -> bool:
         return bool(self.teacher)
+
+
+PRUNE_SCOPES = ("layer", "global")
+
+
+@dataclass(frozen=True)
+class PruneSection:
+    """Unstructured magnitude pruning while training (`tinykws.compress`): the sparsity of
+    the prunable weights (conv, linear and recurrent weight matrices, minus `exclude`
+    name patterns) grows from `initial` to `amount` along Zhu & Gupta's cubic schedule
+    between `start_epoch` and `end_epoch` (epoch fractions allowed), recomputed every
+    `every_steps` steps; per layer (each layer loses `amount` of its weights) or global (one
+    magnitude threshold over all of them). Pruned weights stay zero to the end."""
+
+    amount: float = 0.0
+    scope: str = "layer"
+    initial: float = 0.0
+    start_epoch: float = 0.0
+    end_epoch: float = 1.0
+    every_steps: int = 20
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.amount > 0
+
+    def validate(self) -> None:
+        if not 0.0 <= self.initial <= self.amount < 1.0:
+            raise ConfigError(f"prune: need 0 <= initial <= amount < 1, got {self.initial}, {self.amount}")
+        if self.scope not in PRUNE_SCOPES:
+            raise ConfigError(f"prune.scope {self.scope!r} is not one of {', '.join(PRUNE_SCOPES)}")
+        if not 0.0 <= self.start_epoch <= self.end_epoch or self.every_steps < 1:
+            raise ConfigError("prune: need 0 <= start_epoch <= end_epoch and every_steps >= 1")
 
 
 # The observers of tinykws.quant (layer 6, above this one); a test keeps the two equal.
@@ -278,7 +319,9 @@ class QuantSection:
 
     calib_clips: calibration clips from the training split of `calib_data` (empty: the
     first data source); observer / percentile: activation ranges (see quant.QuantConfig);
-    weight_bits 2..8, act_bits 4..8 (below 8: simulation only, no .tflite); qat_epochs > 0
+    weight_bits 2..8, act_bits 2..8 (below 8: simulation only, no .tflite); weight_symmetric /
+    act_symmetric choose the scheme (TFLite's: symmetric weights, asymmetric activations; the
+    others are simulation only); qat_epochs > 0
     fine-tunes on up to `qat_clips` training clips at `qat_lr`, learning the float model's
     outputs (`qat_distill`) or the labels; `seed` picks the clips.
     """
@@ -289,6 +332,8 @@ class QuantSection:
     percentile: float = 99.99
     weight_bits: int = 8
     act_bits: int = 8
+    weight_symmetric: bool = True
+    act_symmetric: bool = False
     qat_epochs: int = 0
     qat_clips: int = 4000
     qat_lr: float = 1e-4
@@ -300,8 +345,8 @@ class QuantSection:
             raise ConfigError(f"quant.calib_clips must be >= 1, got {self.calib_clips}")
         if self.observer not in OBSERVER_NAMES:
             raise ConfigError(f"quant.observer {self.observer!r} is not one of {', '.join(OBSERVER_NAMES)}")
-        if not 2 <= self.weight_bits <= 8 or not 4 <= self.act_bits <= 8:
-            raise ConfigError("quant.weight_bits must be 2..8 and quant.act_bits 4..8")
+        if not 2 <= self.weight_bits <= 8 or not 2 <= self.act_bits <= 8:
+            raise ConfigError("quant.weight_bits and quant.act_bits must be 2..8")
         if self.qat_epochs < 0 or self.qat_clips < 1:
             raise ConfigError("quant.qat_epochs must be >= 0 and quant.qat_clips >= 1")
         if not (self.qat_lr > 0 and self.qat_lr < 1):
@@ -315,12 +360,14 @@ class ExportSection:
     test_data: a dataset folder whose test split measures accuracy and verifies the file in
     every engine (empty: the validation split of the calibration data); verify: run the
     written .tflite in the numpy runtime, LiteRT and TFLite Micro and require identical
-    int8 outputs; arena: measure the TFLite Micro tensor arena.
+    int8 outputs (on the first `verify_clips` test clips; 0: all); arena: measure the
+    TFLite Micro tensor arena.
     """
 
     test_data: str = ""
     verify: bool = True
     arena: bool = True
+    verify_clips: int = 0
 
 
 @dataclass(frozen=True)
@@ -336,6 +383,7 @@ class RunConfig:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
+    prune: PruneSection = field(default_factory=PruneSection)
     quant: QuantSection = field(default_factory=QuantSection)
     export: ExportSection = field(default_factory=ExportSection)
 
@@ -349,4 +397,5 @@ class RunConfig:
         self.schedule.validate()
         self.train.validate()
         self.distill.validate()
+        self.prune.validate()
         self.quant.validate()

@@ -1,16 +1,19 @@
 """Knowledge distillation: a frozen teacher's softened outputs as an extra target.
 
 loss = (1 - alpha) * CE(student, labels) + alpha * T^2 * KL(softmax(t / T) || softmax(s / T))
+       + beta * sum over attention layers of KL(teacher attention || student attention)
 
 The T^2 factor keeps the soft term's gradient scale independent of the temperature
-(Hinton et al. 2015). The teacher is a tinykws checkpoint (.pt) or a float .tflite
-imported with `tinykws.models.tflite_import`; it gets its own front-end's features.
+(Hinton et al. 2015). The attention term (beta = `distill.attention`) matches the
+student's distribution of attention over time to the teacher's, for models with
+attention pooling. The teacher is a tinykws checkpoint (.pt) or a float .tflite imported
+with `tinykws.models.tflite_import`; it gets its own front-end's features.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,31 @@ import torch
 import torch.nn.functional as F
 
 from tinykws.errors import ConfigError, ModelFormatError
+
+
+def pool_attention(weights: torch.Tensor, steps: int) -> torch.Tensor:
+    """Attention over T frames (batch, T) summed onto `steps` coarser steps of a model whose
+    causal convolution strides along time: step k ends at frame k * stride with
+    stride = (T - 1) / (steps - 1), and frame t belongs to the step ceil(t / stride)."""
+    frames = weights.shape[1]
+    if steps == frames:
+        return weights
+    if steps < 2 or (frames - 1) % (steps - 1):
+        raise ConfigError(f"distill.attention: {frames} teacher steps do not map onto {steps} student steps")
+    stride = (frames - 1) // (steps - 1)
+    index = torch.div(torch.arange(frames) + stride - 1, stride, rounding_mode="floor")
+    pooled = torch.zeros(weights.shape[0], steps, dtype=weights.dtype)
+    return pooled.index_add(1, index, weights)
+
+
+def attention_kl(student_weights: torch.Tensor, teacher_weights: torch.Tensor) -> torch.Tensor:
+    """Per-clip KL(teacher || student) of two attention distributions over time, shape (B,);
+    a teacher with more (finer) steps is pooled onto the student's (`pool_attention`)."""
+    if teacher_weights.shape[1] < student_weights.shape[1]:
+        raise ConfigError(f"distill.attention: the student attends over {student_weights.shape[1]} steps, "
+                          f"more than the teacher's {teacher_weights.shape[1]}")
+    p = pool_attention(teacher_weights.detach(), student_weights.shape[1]).clamp_min(1e-12)
+    return (p * (p.log() - student_weights.clamp_min(1e-12).log())).sum(dim=1)
 
 
 def distillation_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -39,10 +67,29 @@ class Teacher:
     labels: list[str] | None
     source: str
     frontend_module: torch.nn.Module | None = None  # set when it differs from the student's
+    attention_pairs: list = field(default_factory=list)  # (student layer, teacher layer) when distilling attention
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
+
+    def watch_attention(self, student: torch.nn.Module) -> None:
+        """Keep the attention weights of the student's and the teacher's attention layers."""
+        from tinykws.models.crnn import record_attention
+
+        mine, theirs = record_attention(student), record_attention(self.model)
+        if not mine or len(mine) != len(theirs):
+            raise ConfigError(f"distill.attention needs attention pooling in the student and the teacher "
+                              f"{self.source} (found {len(mine)} and {len(theirs)} layers)")
+        self.attention_pairs = list(zip(mine, theirs))
+
+    def label_free_loss(self, student_logits: torch.Tensor, teacher_x: torch.Tensor, cfg) -> torch.Tensor:
+        """The teacher's per-clip terms (B,): alpha * T^2 * KL of the logits plus attention *
+        KL of the attention; `cfg` is the recipe's `distill` section."""
+        total = cfg.alpha * distillation_kl(student_logits, self.logits(teacher_x), cfg.temperature)
+        for student_layer, teacher_layer in self.attention_pairs:
+            total = total + cfg.attention * attention_kl(student_layer.last_weights, teacher_layer.last_weights)
+        return total
 
 
 def load_teacher(path: str | os.PathLike, tflite_model: str = "ds_cnn", tflite_frontend: str = "") -> Teacher:

@@ -38,7 +38,8 @@ from tinykws.train.batches import (
 )
 from tinykws.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from tinykws.train.config import RunConfig
-from tinykws.train.distill import Teacher, distillation_kl, load_teacher, teacher_only_inputs, teacher_rng
+from tinykws.train.distill import Teacher, load_teacher, teacher_only_inputs, teacher_rng
+from tinykws.train.hooks import TrainHook
 from tinykws.train.provenance import record_provenance
 from tinykws.train.recipe import save_config
 from tinykws.train.runner import TorchRunner
@@ -149,12 +150,15 @@ def train(
     labels: Sequence[str] = MLPERF_LABELS,
     resume: bool = False,
     stop_after_epochs: int | None = None,
+    hooks: Sequence[TrainHook] = (),
 ) -> TrainResult:
     """Train `cfg` on `data`, writing the run folder `run_dir`.
 
     resume: continue from run_dir/last.pt (exactly: same weights as an uninterrupted run).
     stop_after_epochs: end this call after that many epochs in total (an interruption, for
     tests and time-boxed jobs); a later `resume` carries on to `train.epochs`.
+    hooks: see `tinykws.train.hooks` (pruning); their state is checkpointed and resumed, and
+    an epoch is a candidate for best.pt only when every hook calls the model final.
     Under torchrun (WORLD_SIZE > 1) every rank calls this; rank 0 writes the files.
     """
     cfg.validate()
@@ -162,13 +166,13 @@ def train(
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     try:
-        return _train(cfg, data, Path(run_dir), list(labels), resume, stop_after_epochs)
+        return _train(cfg, data, Path(run_dir), list(labels), resume, stop_after_epochs, tuple(hooks))
     finally:
         torch.set_num_threads(threads_before)
 
 
 def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], resume: bool,
-           stop_after_epochs: int | None) -> TrainResult:
+           stop_after_epochs: int | None, hooks: tuple[TrainHook, ...]) -> TrainResult:
     info = distributed.from_environment()
     frontend = resolve_frontend(cfg)
     _check_data(data, frontend, labels)
@@ -193,14 +197,20 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
             torch.set_rng_state(ckpt.rng["torch"])
         state = _State.from_checkpoint(ckpt)
         state.history = _with_timing(run_dir, [h for h in state.history if h["epoch"] <= state.epoch])
+        for hook in hooks:
+            hook.load_state_dict(ckpt.hooks.get(hook.name, {}))
     elif last.exists():
         raise ConfigError(f"{run_dir} already holds a run (last.pt); use --resume or another --out folder")
+    elif cfg.model.init:
+        model.load_state_dict(_init_weights(cfg.model.init, cfg, model))
+    for hook in hooks:
+        hook.on_start(model, state.step, cfg.train.epochs * num_batches(data, cfg.train.batch_size))
     if info.is_main:
         ensure_folder(run_dir)
         save_config(cfg, run_dir / "config.yaml")
         record_provenance(cfg, run_dir, resumed_at_epoch=state.epoch if resume else None)
 
-    teacher = _setup_teacher(cfg, data, frontend.to_dict())
+    teacher = _setup_teacher(cfg, data, frontend.to_dict(), model)
     validator = _Validator(data, frontend, fe_module, labels, cfg.train.eval_batch_size) if info.is_main else None
     has_validation = distributed.broadcast_float(float(bool(validator and validator.available)), info) > 0
     net = distributed.wrap_model(model, info)
@@ -212,6 +222,7 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
             state_dict=model.state_dict(), frontend=frontend.to_dict(), labels=labels,
             config=to_dict(cfg), epoch=state.epoch, step=state.step, optimizer=optimizer.state_dict(),
             rng={"torch": torch.get_rng_state()}, loop_state=state.to_dict(), metrics=_without_timing(epoch_metrics),
+            hooks={hook.name: hook.state_dict() for hook in hooks},
         )
 
     end_epoch = cfg.train.epochs if stop_after_epochs is None else min(cfg.train.epochs, stop_after_epochs)
@@ -219,7 +230,7 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
         epoch = state.epoch
         t0 = time.perf_counter()
         loss_sum, correct, seen, lr = _train_one_epoch(
-            cfg, data, net, optimizer, fe_module, teacher, weights, epoch, state, info
+            cfg, data, net, optimizer, fe_module, teacher, weights, epoch, state, info, hooks
         )
         train_seconds = time.perf_counter() - t0
         loss_sum, correct, seen = distributed.all_reduce_sum([loss_sum, correct, seen], info)
@@ -229,12 +240,15 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
             "train_loss": loss_sum / max(seen, 1), "train_top1": correct / max(seen, 1),
             "train_seconds": train_seconds, "train_samples_per_s": seen / max(train_seconds, 1e-9),
         }
+        for hook in hooks:
+            record.update(hook.epoch_metrics(model))
         val_top1 = -1.0
         if info.is_main and validator is not None and validator.available:
             val_top1, val_loss = validator(model)
             record.update(val_top1=val_top1, val_loss=val_loss)
         val_top1 = distributed.broadcast_float(val_top1, info)
-        improved = (not has_validation) or val_top1 > state.best_val
+        final = all(hook.final(state.step) for hook in hooks)  # e.g. pruning has reached its sparsity
+        improved = final and ((not has_validation) or val_top1 > state.best_val)
         if improved:
             state.best_val, state.best_epoch, state.bad_epochs = val_top1, state.epoch, 0
         else:
@@ -263,7 +277,7 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
     )
 
 
-def _train_one_epoch(cfg, data, net, optimizer, fe_module, teacher, weights, epoch, state, info):
+def _train_one_epoch(cfg, data, net, optimizer, fe_module, teacher, weights, epoch, state, info, hooks):
     tc = cfg.train
     net.train()
     if tc.freeze_batchnorm:
@@ -292,11 +306,10 @@ def _train_one_epoch(cfg, data, net, optimizer, fe_module, teacher, weights, epo
         logits = net(x_student)
         per_clip = per_clip_loss(logits, targets, tc.label_smoothing, weights)
         if teacher is not None:
-            soft = distillation_kl(logits, teacher.logits(_teacher_input(teacher, clips, x, data.kind)),
-                                   cfg.distill.temperature)
-            per_clip = (1.0 - cfg.distill.alpha) * per_clip + cfg.distill.alpha * soft
-            if labelled is not None:  # teacher-only inputs: no label, only the soft term
-                per_clip = torch.where(torch.from_numpy(labelled), per_clip, cfg.distill.alpha * soft)
+            free = teacher.label_free_loss(logits, _teacher_input(teacher, clips, x, data.kind), cfg.distill)
+            per_clip = (1.0 - cfg.distill.alpha) * per_clip + free
+            if labelled is not None:  # teacher-only inputs: no label, only the teacher's terms
+                per_clip = torch.where(torch.from_numpy(labelled), per_clip, free)
         loss = per_clip.sum() / global_batch * info.world_size
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -305,6 +318,8 @@ def _train_one_epoch(cfg, data, net, optimizer, fe_module, teacher, weights, epo
         optimizer.step()
         state.step += 1
         _check_finite_step(loss, net, epoch, state.step, lr)
+        for hook in hooks:
+            hook.after_step(getattr(net, "module", net), state.step)
         with torch.no_grad():
             loss_sum += float(per_clip.sum())
             correct += float((logits.argmax(1) == targets).sum())
@@ -360,10 +375,21 @@ def _check_data(data: TrainData, frontend, labels: list[str]) -> None:
             raise DataError(f"training source {k}: label {top} but only {len(labels)} labels {labels}")
 
 
-def _setup_teacher(cfg: RunConfig, data: TrainData, student_frontend: dict) -> Teacher | None:
+def _init_weights(path: str, cfg: RunConfig, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The weights of checkpoint `path` (model.init), which must be the run's own model."""
+    ckpt = load_checkpoint(path)
+    if not _same_model(ckpt, cfg.model.name, model):
+        raise ConfigError(f"model.init {path}: holds {ckpt.model_name} {ckpt.model_kwargs}, not the recipe's "
+                          f"{cfg.model.name} {model_kwargs_of(model)}")
+    return ckpt.state_dict
+
+
+def _setup_teacher(cfg: RunConfig, data: TrainData, student_frontend: dict, student=None) -> Teacher | None:
     if not cfg.distill.enabled:
         return None
     teacher = load_teacher(cfg.distill.teacher, cfg.distill.tflite_model, cfg.distill.tflite_frontend)
+    if cfg.distill.attention > 0:
+        teacher.watch_attention(student)
     if teacher.frontend is not None and teacher.frontend != student_frontend:
         if data.kind != WAVEFORM:
             raise ConfigError(
@@ -382,8 +408,24 @@ def _teacher_input(teacher: Teacher, clips: np.ndarray, student_x: torch.Tensor,
     return to_model_input(clips, kind, teacher.frontend_module)
 
 
+def _same_model(ckpt: Checkpoint, name: str, model) -> bool:
+    """Whether `ckpt` holds model `name` with `model`'s constructor arguments (compared with
+    defaults filled in, so a checkpoint from before an option was added still matches)."""
+    if ckpt.model_name != name:
+        return False
+    if ckpt.model_kwargs == model_kwargs_of(model):
+        return True
+    from tinykws.models import build_model
+
+    try:
+        rebuilt = build_model(ckpt.model_name, num_classes=ckpt.num_classes, **ckpt.model_kwargs)
+    except (ConfigError, TypeError, ValueError, RuntimeError):  # arguments the model cannot be built with
+        return False
+    return model_kwargs_of(rebuilt) == model_kwargs_of(model)
+
+
 def _check_resumable(ckpt: Checkpoint, cfg: RunConfig, model, frontend: dict, labels, path: Path) -> None:
-    if ckpt.model_name != cfg.model.name or ckpt.model_kwargs != model_kwargs_of(model):
+    if not _same_model(ckpt, cfg.model.name, model):
         raise ConfigError(f"{path}: was trained as {ckpt.model_name} {ckpt.model_kwargs}; the recipe asks for "
                           f"{cfg.model.name} {model_kwargs_of(model)}: cannot resume")
     if ckpt.frontend != frontend:

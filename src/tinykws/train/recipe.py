@@ -45,7 +45,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
                     item["noise"] = [_absolute(n, base) if isinstance(n, str) else n for n in item["noise"]]
         if isinstance(section.get("cache_dir"), str) and section["cache_dir"]:
             section["cache_dir"] = _absolute(section["cache_dir"], base)
-    for name, key in (("distill", "teacher"), ("quant", "calib_data"), ("export", "test_data")):
+    for name, key in (("distill", "teacher"), ("model", "init"), ("quant", "calib_data"), ("export", "test_data")):
         part = data.get(name)
         if isinstance(part, dict) and isinstance(part.get(key), str) and part[key]:
             part[key] = _absolute(part[key], base)

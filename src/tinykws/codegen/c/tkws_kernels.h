@@ -131,6 +131,43 @@ typedef struct {
     uint16_t in_dims[4];
     int32_t start[4], step[4], count[4];
 } tkws_slice_params_t;
+/* lookup: output[i] = table[input[i] + 128]; LOGISTIC and TANH (any int8 -> int8 function of
+ * one value), the table computed by the generator with the numpy kernel of the network's
+ * arithmetic (LiteRT's float table, or TFLite Micro's fixed point, for every input code). */
+typedef struct {
+    uint32_t size;
+    const int8_t *table;
+} tkws_lookup_params_t;
+
+/* mul with broadcasting (as add): (a + a_offset) * (b + b_offset) requantized. */
+typedef struct {
+    uint32_t size;
+    uint8_t broadcast;
+    uint8_t rounding;
+    uint16_t dims[4];
+    uint32_t a_strides[4], b_strides[4];
+    int32_t a_offset, b_offset, output_offset;
+    int32_t multiplier, shift;
+    int8_t act_min, act_max;
+} tkws_mul_params_t;
+
+/* split into `count` equal parts: `outer` blocks, each `inner` values to every output in turn. */
+typedef struct {
+    uint32_t outer;
+    uint32_t inner;
+    uint16_t count;
+} tkws_split_params_t;
+
+/* batch_matmul: `batch` products of (m x k) by (k x n) matrices; a batch stride of 0
+ * repeats an operand; adj_x / adj_y read the operand transposed. */
+typedef struct {
+    uint32_t batch, m, k, n;
+    uint32_t lhs_batch_stride, rhs_batch_stride;
+    int32_t lhs_offset, rhs_offset, output_offset;
+    int32_t multiplier, shift;
+    uint8_t adj_x, adj_y;
+    uint8_t rounding;
+} tkws_batch_matmul_params_t;
 
 void tkws_conv2d(const tkws_conv_params_t *p, const int8_t *input, int8_t *output, int16_t *scratch);
 void tkws_conv2d_1x1(const tkws_conv_params_t *p, const int8_t *input, int8_t *output, int16_t *scratch);
@@ -145,6 +182,10 @@ void tkws_softmax(const tkws_softmax_params_t *p, const int8_t *input, int8_t *o
 void tkws_pad(const tkws_pad_params_t *p, const int8_t *input, int8_t *output);
 void tkws_concatenation(const tkws_concat_params_t *p, const int8_t *const *inputs, int8_t *output);
 void tkws_strided_slice(const tkws_slice_params_t *p, const int8_t *input, int8_t *output);
+void tkws_lookup(const tkws_lookup_params_t *p, const int8_t *input, int8_t *output);
+void tkws_mul(const tkws_mul_params_t *p, const int8_t *a, const int8_t *b, int8_t *output);
+void tkws_split(const tkws_split_params_t *p, const int8_t *input, int8_t *const *outputs);
+void tkws_batch_matmul(const tkws_batch_matmul_params_t *p, const int8_t *lhs, const int8_t *rhs, int8_t *output);
 /* reshape when it is not an alias: a copy (nothing when input == output) */
 void tkws_copy(const int8_t *input, int8_t *output, uint32_t bytes);
 
