@@ -10,7 +10,6 @@ percentile) says how steady the machine was.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,16 +36,10 @@ def measure_latency(path: str | os.PathLike, runs: int = 100, warmup: int = 10,
                     resolver: str = "BUILTIN_WITHOUT_DEFAULT_DELEGATES") -> Latency:
     """Time `runs` single inferences of the .tflite at `path` in LiteRT (see module doc)."""
     engine = LiteRTEngine(path, resolver)
-    interp, detail = engine.interp, engine.input
-    interp.set_tensor(detail["index"], np.zeros(detail["shape"], dtype=detail["dtype"]))
-    for _ in range(warmup):
-        interp.invoke()
-    times = []
-    for _ in range(max(1, runs)):
-        start = time.perf_counter()
-        interp.invoke()
-        times.append(1000.0 * (time.perf_counter() - start))
-    engine.close()
+    try:
+        times = engine.invoke_times(runs, warmup)
+    finally:
+        engine.close()
     p10, median, p90 = np.percentile(times, [10, 50, 90])
     return Latency(round(float(median), 4), round(float(p10), 4), round(float(p90), 4), len(times),
                    f"LiteRT {resolver}, 1 thread")
