@@ -205,3 +205,38 @@ def test_learning_rates_that_cannot_train_are_refused_at_load(tmp_path, refused,
     recipe.write_text(f"optim: {{lr: {lr}}}\n")
     refused(["train", recipe, "--out", tmp_path / "run"], recipe, "optim.lr", problem)
     assert not (tmp_path / "run").exists()
+
+
+def _gated_graph(path, split_out=(1, 1, 5), rhs_shape=(1, 13, 9)):
+    """SPLIT of (1, 7, 5) into seven steps feeding a BATCH_MATMUL against a (1, 13, 9) input."""
+    b = TFLiteGraphBuilder()
+    x = b.tensor((1, 7, 5), scale=0.03, zero_point=4)
+    axis = b.tensor((1,), np.int32, data=np.array([1], np.int32))
+    steps = [b.tensor(split_out, scale=0.03, zero_point=4) for _ in range(7)]
+    b.operator("SPLIT", [axis, x], steps, version=2, num_splits=7)
+    lhs = b.tensor((1, 1, 13), scale=1 / 256, zero_point=-128)
+    rhs = b.tensor(rhs_shape, scale=0.01, zero_point=-7)
+    y = b.tensor((1, 1, 9), scale=0.012, zero_point=3)
+    b.operator("BATCH_MATMUL", [lhs, rhs], [y], version=1, adj_x=False, adj_y=False)
+    path.write_bytes(b.to_bytes([x, lhs, rhs], [*steps, y]))
+    return path
+
+
+@pytest.mark.parametrize("case, options, problem", [
+    ("split_part_shape", {"split_out": (1, 2, 5)}, "split"),
+    ("matmul_inner_sizes", {"rhs_shape": (1, 12, 9)}, "(1, 12, 9)"),
+])
+def test_malformed_gated_operators_are_a_model_format_error(tmp_path, case, options, problem):
+    path = _gated_graph(tmp_path / f"{case}.tflite", **options)
+    with pytest.raises(ModelFormatError) as info:
+        intmodel_from_tflite(read_tflite(path))
+    assert str(path) in str(info.value) and problem in str(info.value)
+
+
+def test_a_well_formed_gated_graph_is_accepted_and_runs(tmp_path):
+    model = intmodel_from_tflite(read_tflite(_gated_graph(tmp_path / "ok.tflite")))
+    rng = np.random.default_rng(0)
+    inputs = [rng.integers(-128, 128, size=t.shape).astype(np.int8) for t in model.input_tensors]
+    outputs = run(model, inputs).outputs
+    assert [o.shape for o in outputs] == [(1, 1, 5)] * 7 + [(1, 1, 9)]
+    assert np.array_equal(np.concatenate(outputs[:7], axis=1), inputs[0])

@@ -46,15 +46,20 @@ def check_model(model: IntModel, source: str) -> None:
             for i in op.inputs:
                 if i >= 0 and i not in ready:
                     raise _Bad(f"reads tensor {model.tensors[i].name!r} before any operator computes it")
-            if len(op.outputs) != 1:
+            if len(op.outputs) != 1 and op.kind != "split":
                 raise _Bad(f"has {len(op.outputs)} outputs (one is supported)")
-            out = model.tensors[op.outputs[0]]
-            if out.data is not None:
-                raise _Bad(f"writes the constant tensor {out.name!r}")
-            if any(d < 1 for d in out.shape):
-                raise _Bad(f"output {out.name!r} has shape {out.shape}; every dimension must be >= 1")
+            outs = [model.tensors[i] for i in op.outputs]
+            for out in outs:
+                if out.data is not None:
+                    raise _Bad(f"writes the constant tensor {out.name!r}")
+                if any(d < 1 for d in out.shape):
+                    raise _Bad(f"output {out.name!r} has shape {out.shape}; every dimension must be >= 1")
+            out = outs[0]
             operands = [model.tensors[i] if i >= 0 else None for i in op.inputs]
-            _CHECKS[op.kind](op, operands, out)
+            if op.kind == "split":
+                _split(op, operands, outs)
+            else:
+                _CHECKS[op.kind](op, operands, out)
             if op.kind in _SAME_TYPE and any(t is not None and t.dtype != out.dtype for t in operands[:1]
                                              + (operands if op.kind == "concatenation" else [])):
                 raise _Bad(f"output {out.name!r} is {out.dtype.name} but its input is "
@@ -64,8 +69,8 @@ def check_model(model: IntModel, source: str) -> None:
                 raise _Bad(f"the model needs more than {MAX_MODEL_MACS:,} multiply-accumulates per clip")
         except _Bad as exc:
             raise ModelFormatError(f"{source}: operator {n} ({op.kind}): {exc}") from None
-        ready.add(op.outputs[0])
-    computed = set(model.inputs) | {op.outputs[0] for op in model.ops}
+        ready.update(op.outputs)
+    computed = set(model.inputs) | {i for op in model.ops for i in op.outputs}
     missing = [model.tensors[i].name for i in model.outputs if i not in computed]
     if missing:
         raise ModelFormatError(f"{source}: model output(s) {missing} are computed by no operator")
@@ -79,6 +84,9 @@ def _macs(op: IntOp, tensors: list, out: IntTensor) -> int:
         return _size(out.shape) * per_output
     if op.kind == "fully_connected":
         return _size(out.shape) * tensors[1].shape[1]
+    if op.kind == "batch_matmul":
+        lhs = tensors[0]
+        return _size(out.shape) * lhs.shape[-2 if op.params.adj_x else -1]
     return sum(_size(t.shape) for t in tensors if t is not None) + _size(out.shape)
 
 
@@ -226,8 +234,36 @@ def _strided_slice(op: IntOp, tensors: list, out: IntTensor) -> None:
         raise _Bad(str(exc)) from None
 
 
+def _split(op: IntOp, tensors: list, outs: list[IntTensor]) -> None:
+    x = _need(tensors, 1)[0]
+    axis, count = op.params.axis, op.params.num_splits
+    if not 0 < axis < len(x.shape) or count < 1 or len(outs) != count or x.shape[axis] % count:
+        raise _Bad(f"input {x.shape} does not split into {count} parts along axis {axis} "
+                   f"({len(outs)} outputs)")
+    part = [d // count if k == axis else d for k, d in enumerate(x.shape)]
+    for out in outs:
+        _same(out.shape, part)
+
+
+def _batch_matmul(op: IntOp, tensors: list, out: IntTensor) -> None:
+    lhs, rhs = _need(tensors, 2)[:2]
+    if len(lhs.shape) < 2 or len(rhs.shape) < 2:
+        raise _Bad(f"operands {lhs.shape} and {rhs.shape} are not matrices")
+    m, k = (lhs.shape[-1], lhs.shape[-2]) if op.params.adj_x else (lhs.shape[-2], lhs.shape[-1])
+    k2, n = (rhs.shape[-1], rhs.shape[-2]) if op.params.adj_y else (rhs.shape[-2], rhs.shape[-1])
+    if k != k2:
+        raise _Bad(f"operands {lhs.shape} and {rhs.shape} do not multiply")
+    try:
+        batch = np.broadcast_shapes(tuple(lhs.shape[:-2]), tuple(rhs.shape[:-2]))
+    except ValueError:
+        raise _Bad(f"batch axes of {lhs.shape} and {rhs.shape} do not broadcast") from None
+    if _size(batch) * m * k * n > MAX_OP_WORK:
+        raise _Bad("too large")
+    _same(out.shape, (*batch, m, n))
+
+
 # Operators whose output has the type of their (data) inputs.
-_SAME_TYPE = {"average_pool2d", "max_pool2d", "mean", "reshape", "pad", "concatenation", "strided_slice"}
+_SAME_TYPE = {"average_pool2d", "max_pool2d", "mean", "reshape", "pad", "concatenation", "strided_slice", "split"}
 
 _CHECKS = {
     "conv2d": _conv,
@@ -237,6 +273,11 @@ _CHECKS = {
     "max_pool2d": _pool,
     "mean": _mean,
     "add": _add,
+    "sub": _add,
+    "mul": _add,
+    "logistic": _elementwise,
+    "tanh": _elementwise,
+    "batch_matmul": _batch_matmul,
     "requantize": _elementwise,
     "softmax": _elementwise,
     "reshape": _reshape,
