@@ -33,9 +33,9 @@ from tinykws.intmodel.memory import MemoryPlan, plan_memory
 from tinykws.intmodel.runtime import run
 
 PROJECT_FORMAT = "tinykws-c-project"
-KERNEL_FILES = ("tkws_kernels.h", "tkws_fixedpoint.h", "tkws_dsp.h", "tkws_conv.c", "tkws_depthwise.c",
-                "tkws_fc.c", "tkws_pool.c", "tkws_elementwise.c", "tkws_softmax.c", "tkws_slice.c", "tkws_gated.c",
-                *POSTPROCESS_FILES)
+KERNEL_FILES = ("tkws_kernels.h", "tkws_fixedpoint.h", "tkws_broadcast.h", "tkws_dsp.h", "tkws_conv.c",
+                "tkws_depthwise.c", "tkws_fc.c", "tkws_pool.c", "tkws_elementwise.c", "tkws_softmax.c",
+                "tkws_slice.c", "tkws_gated.c", *POSTPROCESS_FILES)
 _LISTED_INPUT_BYTES = 2048  # test inputs up to this size are listed in the manifest, larger ones only hashed
 
 

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "tkws_broadcast.h"
 #include "tkws_fixedpoint.h"
 #include "tkws_kernels.h"
 
@@ -20,28 +21,7 @@ static int8_t add_one(const tkws_add_params_t *p, int32_t a, int32_t b)
 
 void tkws_add(const tkws_add_params_t *p, const int8_t *a, const int8_t *b, int8_t *output)
 {
-    uint32_t i;
-    int i0, i1, i2, i3;
-    if (!p->broadcast) {
-        for (i = 0; i < p->size; ++i) {
-            output[i] = add_one(p, a[i], b[i]);
-        }
-        return;
-    }
-    i = 0;
-    for (i0 = 0; i0 < p->dims[0]; ++i0) {
-        for (i1 = 0; i1 < p->dims[1]; ++i1) {
-            for (i2 = 0; i2 < p->dims[2]; ++i2) {
-                for (i3 = 0; i3 < p->dims[3]; ++i3) {
-                    const uint32_t ia = i0 * p->a_strides[0] + i1 * p->a_strides[1] + i2 * p->a_strides[2]
-                                        + i3 * p->a_strides[3];
-                    const uint32_t ib = i0 * p->b_strides[0] + i1 * p->b_strides[1] + i2 * p->b_strides[2]
-                                        + i3 * p->b_strides[3];
-                    output[i++] = add_one(p, a[ia], b[ib]);
-                }
-            }
-        }
-    }
+    TKWS_BINARY_BROADCAST(p, a, b, output, add_one);
 }
 
 void tkws_requantize(const tkws_requantize_params_t *p, const int8_t *input, int8_t *output)

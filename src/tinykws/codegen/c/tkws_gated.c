@@ -3,6 +3,7 @@
  * split and batch_matmul. SUB runs as tkws_add with the second input's multiplier negated
  * (both fixed-point roundings are symmetric around zero), as the numpy runtime computes it.
  */
+#include "tkws_broadcast.h"
 #include "tkws_fixedpoint.h"
 #include "tkws_kernels.h"
 
@@ -22,27 +23,7 @@ static int8_t mul_one(const tkws_mul_params_t *p, int32_t a, int32_t b)
 
 void tkws_mul(const tkws_mul_params_t *p, const int8_t *a, const int8_t *b, int8_t *output)
 {
-    uint32_t i = 0;
-    int i0, i1, i2, i3;
-    if (!p->broadcast) {
-        for (i = 0; i < p->size; ++i) {
-            output[i] = mul_one(p, a[i], b[i]);
-        }
-        return;
-    }
-    for (i0 = 0; i0 < p->dims[0]; ++i0) {
-        for (i1 = 0; i1 < p->dims[1]; ++i1) {
-            for (i2 = 0; i2 < p->dims[2]; ++i2) {
-                for (i3 = 0; i3 < p->dims[3]; ++i3) {
-                    const uint32_t ia = i0 * p->a_strides[0] + i1 * p->a_strides[1] + i2 * p->a_strides[2]
-                                        + i3 * p->a_strides[3];
-                    const uint32_t ib = i0 * p->b_strides[0] + i1 * p->b_strides[1] + i2 * p->b_strides[2]
-                                        + i3 * p->b_strides[3];
-                    output[i++] = mul_one(p, a[ia], b[ib]);
-                }
-            }
-        }
-    }
+    TKWS_BINARY_BROADCAST(p, a, b, output, mul_one);
 }
 
 void tkws_split(const tkws_split_params_t *p, const int8_t *input, int8_t *const *outputs)
