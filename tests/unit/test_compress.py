@@ -108,13 +108,13 @@ def test_a_structurally_pruned_ds_cnn_quantizes_exports_and_generates_c_bit_exac
     .tflite export and the C generator, and runs bit-exact in the numpy runtime, LiteRT,
     TFLite Micro and the generated C."""
     from c_cases import compare_c_with_numpy
-    from test_export_zoo import _randomized
+    from zoo_helpers import randomized_model
 
     from tinykws.export import LiteRTEngine, TFLMEngine, export_tflite
     from tinykws.intmodel import intmodel_from_tflite, quantize, run
     from tinykws.quant import quantize_ptq
 
-    small = prune_channels(_randomized("ds_cnn"), amount=0.5, criterion="l1")
+    small = prune_channels(randomized_model("ds_cnn"), amount=0.5, criterion="l1")
     assert small.model_kwargs["layers"] == [[32, 10, 4, 2, 2]] + [[32, 3, 3, 1, 1]] * 4
     rng = np.random.default_rng(5)
     q = quantize_ptq(small, (rng.normal(size=(6, 49, 10)) * 3).astype(np.float32))
