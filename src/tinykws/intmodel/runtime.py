@@ -7,6 +7,7 @@ be bit-identical to TFLite's reference kernels.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from tinykws.errors import TinyKWSError, UnsupportedOpError
 from tinykws.fixedpoint.primitives import Int32RangeError
 from tinykws.intmodel import ops_conv, ops_elementwise, ops_pool, ops_slice
 from tinykws.intmodel.graph import IntModel, IntOp
+from tinykws.intmodel.prepared import prepare
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,6 +89,53 @@ def _batched_inputs(model: IntModel, inputs) -> list[np.ndarray]:
     return checked
 
 
+@dataclass(frozen=True, eq=False)
+class _Step:
+    """One operator ready to run: `sources` per input (tensor index, constant or None),
+    `kernel(xs)`, or `error` raised when the step is reached."""
+
+    index: int
+    op: IntOp
+    sources: tuple[tuple[int, np.ndarray | None], ...]
+    kernel: Callable[[list], np.ndarray] | None
+    error: TinyKWSError | None = None
+
+
+_PLANS: weakref.WeakKeyDictionary[IntModel, tuple[_Step, ...]] = weakref.WeakKeyDictionary()
+
+
+def _generic(op: IntOp, kernel: Kernel, out_dtype: np.dtype) -> Callable[[list], np.ndarray]:
+    return lambda xs: kernel(op, xs, out_dtype, op.rounding)
+
+
+def _plan(model: IntModel) -> tuple[_Step, ...]:
+    """The model's operators with their inputs resolved and their kernels prepared, once per
+    model: the constants of `prepared` are computed on the first run."""
+    plan = _PLANS.get(model)
+    if plan is not None:
+        return plan
+    produced = set(model.inputs)
+    steps = []
+    for index, op in enumerate(model.ops):
+        sources, error = [], None
+        for i in op.inputs:
+            data = None if i < 0 or i in produced else model.tensors[i].data
+            if i >= 0 and i not in produced and data is None and error is None:
+                error = TinyKWSError(f"tensor {model.tensors[i].name!r} is used before it is computed")
+            sources.append((i, data))
+        generic = KERNELS.get(op.kind)
+        if generic is None:
+            error = UnsupportedOpError(f"the integer runtime has no kernel for {op.kind!r}")
+            kernel = None
+        else:
+            kernel = prepare(model, op) or _generic(op, generic, np.dtype(model.tensors[op.outputs[0]].dtype))
+        steps.append(_Step(index, op, tuple(sources), kernel, error))
+        produced.add(op.outputs[0])
+    plan = tuple(steps)
+    _PLANS[model] = plan
+    return plan
+
+
 def run(model: IntModel, inputs: np.ndarray | Sequence[np.ndarray], keep_intermediates: bool = False) -> RunResult:
     """Run `model` on quantized `inputs` (one array per model input, dimension 0 = batch;
     a single item without the batch dimension is accepted too).
@@ -97,26 +146,15 @@ def run(model: IntModel, inputs: np.ndarray | Sequence[np.ndarray], keep_interme
     values: dict[int, np.ndarray] = {}
     for index, array in zip(model.inputs, _batched_inputs(model, inputs)):
         values[index] = array
-    for op in model.ops:
-        kernel = KERNELS.get(op.kind)
-        if kernel is None:
-            raise UnsupportedOpError(f"the integer runtime has no kernel for {op.kind!r}")
-        xs = []
-        for i in op.inputs:
-            if i < 0:
-                xs.append(None)
-            elif i in values:
-                xs.append(values[i])
-            else:
-                data = model.tensors[i].data
-                if data is None:
-                    raise TinyKWSError(f"tensor {model.tensors[i].name!r} is used before it is computed")
-                xs.append(data)
-        out_tensor = model.tensors[op.outputs[0]]
+    for step in _plan(model):
+        if step.error is not None:
+            raise step.error
+        xs = [None if i < 0 else (values[i] if data is None else data) for i, data in step.sources]
         try:
-            values[op.outputs[0]] = kernel(op, xs, np.dtype(out_tensor.dtype), op.rounding)
+            values[step.op.outputs[0]] = step.kernel(xs)
         except Int32RangeError as exc:
-            raise UnsupportedOpError(f"operator {model.ops.index(op)} ({op.kind}, output {out_tensor.name!r}): "
+            out_tensor = model.tensors[step.op.outputs[0]]
+            raise UnsupportedOpError(f"operator {step.index} ({step.op.kind}, output {out_tensor.name!r}): "
                                      f"{exc}") from None
     outputs = tuple(values[i] for i in model.outputs)
     tensors = {model.tensors[i].name: v for i, v in values.items()} if keep_intermediates else {}
