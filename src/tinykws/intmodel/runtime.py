@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,16 +90,16 @@ def _batched_inputs(model: IntModel, inputs) -> list[np.ndarray]:
     return checked
 
 
-@dataclass(frozen=True, eq=False)
-class _Step:
+class _Step(NamedTuple):
     """One operator ready to run: `sources` per input (tensor index, constant or None),
-    `kernel(xs)`, or `error` raised when the step is reached."""
+    `kernel(xs)` writing tensor `output`, or `error` (class, message) raised when the step
+    is reached. A tuple: unpacked once per operator and run."""
 
     index: int
-    op: IntOp
     sources: tuple[tuple[int, np.ndarray | None], ...]
     kernel: Callable[[list], np.ndarray] | None
-    error: TinyKWSError | None = None
+    output: int
+    error: tuple[type[TinyKWSError], str] | None
 
 
 _PLANS: weakref.WeakKeyDictionary[IntModel, tuple[_Step, ...]] = weakref.WeakKeyDictionary()
@@ -121,15 +122,15 @@ def _plan(model: IntModel) -> tuple[_Step, ...]:
         for i in op.inputs:
             data = None if i < 0 or i in produced else model.tensors[i].data
             if i >= 0 and i not in produced and data is None and error is None:
-                error = TinyKWSError(f"tensor {model.tensors[i].name!r} is used before it is computed")
+                error = (TinyKWSError, f"tensor {model.tensors[i].name!r} is used before it is computed")
             sources.append((i, data))
         generic = KERNELS.get(op.kind)
         if generic is None:
-            error = UnsupportedOpError(f"the integer runtime has no kernel for {op.kind!r}")
+            error = (UnsupportedOpError, f"the integer runtime has no kernel for {op.kind!r}")
             kernel = None
         else:
             kernel = prepare(model, op) or _generic(op, generic, np.dtype(model.tensors[op.outputs[0]].dtype))
-        steps.append(_Step(index, op, tuple(sources), kernel, error))
+        steps.append(_Step(index, tuple(sources), kernel, op.outputs[0], error))
         produced.add(op.outputs[0])
     plan = tuple(steps)
     _PLANS[model] = plan
@@ -146,15 +147,14 @@ def run(model: IntModel, inputs: np.ndarray | Sequence[np.ndarray], keep_interme
     values: dict[int, np.ndarray] = {}
     for index, array in zip(model.inputs, _batched_inputs(model, inputs)):
         values[index] = array
-    for step in _plan(model):
-        if step.error is not None:
-            raise step.error
-        xs = [None if i < 0 else (values[i] if data is None else data) for i, data in step.sources]
+    for index, sources, kernel, output, error in _plan(model):
+        if error is not None:
+            raise error[0](error[1])
         try:
-            values[step.op.outputs[0]] = step.kernel(xs)
+            values[output] = kernel([None if i < 0 else (values[i] if data is None else data) for i, data in sources])
         except Int32RangeError as exc:
-            out_tensor = model.tensors[step.op.outputs[0]]
-            raise UnsupportedOpError(f"operator {step.index} ({step.op.kind}, output {out_tensor.name!r}): "
+            op = model.ops[index]
+            raise UnsupportedOpError(f"operator {index} ({op.kind}, output {model.tensors[output].name!r}): "
                                      f"{exc}") from None
     outputs = tuple(values[i] for i in model.outputs)
     tensors = {model.tensors[i].name: v for i, v in values.items()} if keep_intermediates else {}
