@@ -129,8 +129,8 @@ def test_fully_connected_with_offsets(rounding):
     weights = random_int8(rng, (12, 64))
     m, s = multipliers(rng, 1)
     p = FullyConnectedParams(-3, 7, -9, m, s, -128, 127)
-    model = one_op_model("fully_connected", p, (5, 64), (5, 12), (weights, rng.integers(-900, 900, 12).astype(np.int32)),
-                         rounding)
+    bias = rng.integers(-900, 900, 12).astype(np.int32)
+    model = one_op_model("fully_connected", p, (5, 64), (5, 12), (weights, bias), rounding)
     assert_same_as_generic(model, random_int8(rng, (5, 64)))
 
 

@@ -3,6 +3,11 @@
 `run` executes the operators in order on a batch of quantized inputs and returns the
 outputs (and, on request, every intermediate tensor for debugging). Results are meant to
 be bit-identical to TFLite's reference kernels.
+
+The kernels in KERNELS are the specification. On a model's first run its operators are
+planned once (inputs resolved, constants looked up) and the common ones get the prepared
+kernels of `prepared` (constants precomputed, float64 BLAS where exact), which give the
+same bits; the plan is kept as long as the model lives.
 """
 
 from __future__ import annotations
