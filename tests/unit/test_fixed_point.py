@@ -25,6 +25,7 @@ from tinykws.fixedpoint.primitives import (
 from tinykws.fixedpoint.gemmlowp import (
     exp_on_negative_values,
     get_reciprocal,
+    reciprocal_of,
     one_over_one_plus_x_for_x_in_0_1,
     rounding_half_sum,
     saturating_rounding_multiply_by_pot,
@@ -152,3 +153,18 @@ def test_one_over_one_plus_x_and_reciprocal():
     reciprocal, bits_over_unit = get_reciprocal(np.array([5 << 18]), 12)
     assert bits_over_unit.tolist() == [1]  # 1/2.5 = 0.8 / 2^1
     assert abs(int(reciprocal[0]) / 2.0 ** 31 - 0.8) < 1e-8
+
+
+def test_scalar_reciprocal_equals_the_vectorised_one():
+    """reciprocal_of (Python ints, the softmax of a few rows) against get_reciprocal: every
+    value around each power of two from 1 to 2^31 (the normalising shift changes there),
+    the first 8192 softmax sums (one plus near-zero exps: 2^19 upwards in Q12.19) and
+    20,000 random positive int32 values."""
+    rng = np.random.default_rng(0)
+    edges = (np.int64(1) << np.arange(32))[:, None] + np.arange(-64, 65)[None, :]
+    values = np.concatenate([edges.reshape(-1), (1 << 19) + np.arange(8192), rng.integers(1, INT32_MAX, 20_000)])
+    values = values[(values >= 1) & (values <= INT32_MAX)]
+    expected, bits = get_reciprocal(values, 12)
+    got = np.array([reciprocal_of(int(v), 12) for v in values])
+    np.testing.assert_array_equal(got[:, 0], expected)
+    np.testing.assert_array_equal(got[:, 1], bits)

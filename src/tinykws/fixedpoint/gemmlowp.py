@@ -156,3 +156,39 @@ def get_reciprocal(x, x_integer_digits: int) -> tuple[np.ndarray, np.ndarray]:
     shifted = ((x & 0xFFFFFFFF) << headroom_plus_one) & 0xFFFFFFFF
     shifted_sum_minus_one = wrap_int32(shifted - (1 << 31))
     return one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one), num_bits_over_unit
+
+
+# The same reciprocal on one Python int: a softmax of a few rows (a streaming step scores
+# five frames) spends ~100 numpy calls on get_reciprocal's tiny arrays, ten times what these
+# integer operations cost. Bit-identical to get_reciprocal (tests/unit/test_fixed_point.py
+# compares them over every sum a softmax of up to 32 classes can reach near its ends, and
+# on random ones in between).
+def _wrap(x: int) -> int:
+    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def _high_mul(a: int, b: int) -> int:
+    if a == b == INT32_MIN:
+        return INT32_MAX
+    return (a * b + (1 << 30)) >> 31
+
+
+def _times_pot(x: int, exponent: int) -> int:
+    """saturating_rounding_multiply_by_pot for exponent > 0."""
+    threshold = (1 << (31 - exponent)) - 1
+    return INT32_MAX if x > threshold else INT32_MIN if x < -threshold else x << exponent
+
+
+def reciprocal_of(x: int, x_integer_digits: int) -> tuple[int, int]:
+    """get_reciprocal of one value: (1/x in Q0.31 scaled into [0.5, 1), num_bits_over_unit)."""
+    unsigned = x & 0xFFFFFFFF
+    headroom_plus_one = 32 - unsigned.bit_length()
+    a = _wrap(((unsigned << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31))
+    total = a + _one(0)
+    biased = total + (1 if total >= 0 else -1)
+    half_denominator = (abs(biased) // 2) * (1 if biased > 0 else -1 if biased < 0 else 0)
+    y = _wrap(_48_OVER_17 + _high_mul(half_denominator, _MINUS_32_OVER_17))
+    for _ in range(3):
+        one_minus = _wrap(_one(2) - _high_mul(half_denominator, y))
+        y = _wrap(y + _times_pot(_high_mul(y, one_minus), 2))
+    return _times_pot(y, 1), x_integer_digits - headroom_plus_one

@@ -15,7 +15,7 @@ from tinykws.fixedpoint.primitives import (
     multiply_by_quantized_multiplier_smaller_than_one_exp,
     rounding_divide_by_pot,
 )
-from tinykws.fixedpoint.gemmlowp import exp_on_negative_values, fp_mul, get_reciprocal, rescale
+from tinykws.fixedpoint.gemmlowp import exp_on_negative_values, fp_mul, get_reciprocal, reciprocal_of, rescale
 from tinykws.intmodel.params import (
     AddParams,
     ConcatParams,
@@ -27,6 +27,7 @@ from tinykws.intmodel.params import (
 
 _SCALED_DIFF_INTEGER_BITS = 5
 _ACCUMULATION_INTEGER_BITS = 12
+_SCALAR_ROWS = 16  # up to this many rows the reciprocals are computed on Python ints (faster)
 
 
 def add(p: AddParams, a: np.ndarray, b: np.ndarray, rounding: Rounding, out_dtype=np.int8) -> np.ndarray:
@@ -73,7 +74,12 @@ def softmax(p: SoftmaxParams, x: np.ndarray, rounding: Rounding, out_dtype=np.in
     exp_table, rescaled_table = _exp_tables(p, rounding)
     exps = exp_table[diff + 255]
     sum_of_exps = rescaled_table[diff + 255].sum(axis=-1, keepdims=True)
-    reciprocal, bits_over_unit = get_reciprocal(sum_of_exps, _ACCUMULATION_INTEGER_BITS)
+    if sum_of_exps.size <= _SCALAR_ROWS:
+        pairs = [reciprocal_of(int(v), _ACCUMULATION_INTEGER_BITS) for v in sum_of_exps.reshape(-1)]
+        reciprocal = np.array([r for r, _ in pairs], np.int64).reshape(sum_of_exps.shape)
+        bits_over_unit = np.array([b for _, b in pairs], np.int64).reshape(sum_of_exps.shape)
+    else:
+        reciprocal, bits_over_unit = get_reciprocal(sum_of_exps, _ACCUMULATION_INTEGER_BITS)
     lo, hi = dtype_range(out_dtype)
     exponent = bits_over_unit + 31 - 8 * np.dtype(out_dtype).itemsize
     unsaturated = rounding_divide_by_pot(fp_mul(reciprocal, exps), exponent)

@@ -3,11 +3,18 @@
 `run` executes the operators in order on a batch of quantized inputs and returns the
 outputs (and, on request, every intermediate tensor for debugging). Results are meant to
 be bit-identical to TFLite's reference kernels.
+
+The kernels in KERNELS are the specification. On a model's first run its operators are
+planned once (inputs resolved, constants looked up) and the common ones get the prepared
+kernels of `prepared` (constants precomputed, float64 BLAS where exact), which give the
+same bits; the plan is kept as long as the model lives.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +23,7 @@ from tinykws.errors import TinyKWSError, UnsupportedOpError
 from tinykws.fixedpoint.primitives import Int32RangeError
 from tinykws.intmodel import ops_activation, ops_conv, ops_elementwise, ops_pool, ops_slice
 from tinykws.intmodel.graph import IntModel, IntOp
+from tinykws.intmodel.prepared import prepare
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +101,54 @@ def _batched_inputs(model: IntModel, inputs) -> list[np.ndarray]:
     return checked
 
 
+class _Step(NamedTuple):
+    """One operator ready to run: `sources` per input (tensor index, constant or None),
+    `kernel(xs)` writing tensors `outputs` (a tuple of arrays when there are several), or
+    `error` (class, message) raised when the step is reached. A tuple: unpacked once per
+    operator and run."""
+
+    index: int
+    sources: tuple[tuple[int, np.ndarray | None], ...]
+    kernel: Callable[[list], np.ndarray | tuple[np.ndarray, ...]] | None
+    outputs: tuple[int, ...]
+    error: tuple[type[TinyKWSError], str] | None
+
+
+_PLANS: weakref.WeakKeyDictionary[IntModel, tuple[_Step, ...]] = weakref.WeakKeyDictionary()
+
+
+def _generic(op: IntOp, kernel: Kernel, out_dtype: np.dtype) -> Callable[[list], np.ndarray]:
+    return lambda xs: kernel(op, xs, out_dtype, op.rounding)
+
+
+def _plan(model: IntModel) -> tuple[_Step, ...]:
+    """The model's operators with their inputs resolved and their kernels prepared, once per
+    model: the constants of `prepared` are computed on the first run."""
+    plan = _PLANS.get(model)
+    if plan is not None:
+        return plan
+    produced = set(model.inputs)
+    steps = []
+    for index, op in enumerate(model.ops):
+        sources, error = [], None
+        for i in op.inputs:
+            data = None if i < 0 or i in produced else model.tensors[i].data
+            if i >= 0 and i not in produced and data is None and error is None:
+                error = (TinyKWSError, f"tensor {model.tensors[i].name!r} is used before it is computed")
+            sources.append((i, data))
+        generic = KERNELS.get(op.kind)
+        if generic is None:
+            error = (UnsupportedOpError, f"the integer runtime has no kernel for {op.kind!r}")
+            kernel = None
+        else:
+            kernel = prepare(model, op) or _generic(op, generic, np.dtype(model.tensors[op.outputs[0]].dtype))
+        steps.append(_Step(index, tuple(sources), kernel, tuple(op.outputs), error))
+        produced.update(op.outputs)
+    plan = tuple(steps)
+    _PLANS[model] = plan
+    return plan
+
+
 def run(model: IntModel, inputs: np.ndarray | Sequence[np.ndarray], keep_intermediates: bool = False) -> RunResult:
     """Run `model` on quantized `inputs` (one array per model input, dimension 0 = batch;
     a single item without the batch dimension is accepted too).
@@ -103,30 +159,20 @@ def run(model: IntModel, inputs: np.ndarray | Sequence[np.ndarray], keep_interme
     values: dict[int, np.ndarray] = {}
     for index, array in zip(model.inputs, _batched_inputs(model, inputs)):
         values[index] = array
-    for op in model.ops:
-        kernel = KERNELS.get(op.kind)
-        if kernel is None:
-            raise UnsupportedOpError(f"the integer runtime has no kernel for {op.kind!r}")
-        xs = []
-        for i in op.inputs:
-            if i < 0:
-                xs.append(None)
-            elif i in values:
-                xs.append(values[i])
-            else:
-                data = model.tensors[i].data
-                if data is None:
-                    raise TinyKWSError(f"tensor {model.tensors[i].name!r} is used before it is computed")
-                xs.append(data)
-        out_tensor = model.tensors[op.outputs[0]]
+    for index, sources, kernel, outputs, error in _plan(model):
+        if error is not None:
+            raise error[0](error[1])
         try:
-            result = kernel(op, xs, np.dtype(out_tensor.dtype), op.rounding)
+            result = kernel([None if i < 0 else (values[i] if data is None else data) for i, data in sources])
         except Int32RangeError as exc:
-            raise UnsupportedOpError(f"operator {model.ops.index(op)} ({op.kind}, output {out_tensor.name!r}): "
+            op = model.ops[index]
+            raise UnsupportedOpError(f"operator {index} ({op.kind}, output {model.tensors[outputs[0]].name!r}): "
                                      f"{exc}") from None
-        # A kernel returns one array, or a tuple with one array per output (SPLIT).
-        for index, array in zip(op.outputs, result if isinstance(result, tuple) else (result,), strict=True):
-            values[index] = array
+        if len(outputs) == 1:
+            values[outputs[0]] = result
+        else:  # one array per output (SPLIT)
+            for i, array in zip(outputs, result, strict=True):
+                values[i] = array
     outputs = tuple(values[i] for i in model.outputs)
     tensors = {model.tensors[i].name: v for i, v in values.items()} if keep_intermediates else {}
     return RunResult(outputs=outputs, tensors=tensors)

@@ -131,10 +131,9 @@ class DetectionLogic:
         times = np.asarray(rows.times, np.float64)
         found = []
         hits = smoothed >= self.thresholds
-        for k in np.flatnonzero(self.keywords):
+        # an armed keyword never above its threshold here can neither fire nor re-arm
+        for k in np.flatnonzero(self.keywords & (hits.any(axis=0) | ~self.armed)):
             above = hits[:, k]
-            if self.armed[k] and not above.any():
-                continue  # nothing can fire, nothing to re-arm
             fired, self.last[k], self.armed[k] = firing_rows(times, above, self.refractory_s, self.last[k],
                                                              bool(self.armed[k]))
             found += [Detection(self.labels[k], float(times[i]), float(smoothed[i, k])) for i in fired]
