@@ -71,6 +71,11 @@ class IsolatedObject:
         """`obj.attribute` read in the child (properties run there)."""
         return self._request("get", attribute, timeout_s)
 
+    def cpu_seconds(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> float:
+        """CPU time (user + system, seconds) the child process has used so far: the parent's
+        own CPU time does not include a child that is still running."""
+        return self._request("cpu", None, timeout_s)
+
     def close(self) -> None:
         """End the child process (idempotent)."""
         child = getattr(self, "_child", None)
@@ -172,6 +177,8 @@ def _serve() -> int:
                 obj, value = _resolve(module, qualname)(*args), None
             elif op == "call":
                 value = getattr(obj, payload[0])(*payload[1])
+            elif op == "cpu":
+                value = time.process_time()
             else:
                 value = getattr(obj, payload)
             reply = ("ok", value)

@@ -1,4 +1,5 @@
-"""Host latency is timed inside LiteRT's isolated process and summarised as percentiles."""
+"""Host latency is timed inside LiteRT's isolated process and summarised as percentiles; the
+child reports its own CPU time."""
 
 from __future__ import annotations
 
@@ -26,3 +27,20 @@ def test_latency_of_a_file_that_is_not_a_model_names_it(tmp_path):
     path.write_bytes(b"not a flatbuffer at all" * 8)
     with pytest.raises(ModelFormatError, match="junk.tflite"):
         measure_latency(path, runs=3, warmup=0)
+
+
+def test_the_engine_child_reports_the_cpu_time_it_spends(tmp_path):
+    from tinykws.export.engines import LiteRTEngine
+
+    path = tmp_path / "pool.tflite"
+    path.write_bytes(unary_model("AVERAGE_POOL_2D", (1, 64, 64, 8), (1, 32, 32, 8), (0.05, 3), (0.05, 3),
+                                 filter_height=2, filter_width=2, stride_h=2, stride_w=2, padding="VALID"))
+    engine = LiteRTEngine(path)
+    try:
+        before = engine.cpu_seconds()
+        engine.invoke_times(runs=400, warmup=0)
+        after = engine.cpu_seconds()
+    finally:
+        engine.close()
+    assert before > 0  # importing the interpreter in the child already cost CPU time
+    assert after > before

@@ -64,6 +64,10 @@ class _IsolatedEngine:
             self._num_outputs = len(read_tflite(self.path).main.outputs)
         return self._num_outputs
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds the engine's child process has used so far (see IsolatedObject)."""
+        return self._engine.cpu_seconds()
+
     def close(self) -> None:
         self._engine.close()
 
