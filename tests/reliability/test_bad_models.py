@@ -207,13 +207,14 @@ def test_learning_rates_that_cannot_train_are_refused_at_load(tmp_path, refused,
     assert not (tmp_path / "run").exists()
 
 
-def _gated_graph(path, split_out=(1, 1, 5), rhs_shape=(1, 13, 9)):
+def _gated_graph(path, split_out=(1, 1, 5), rhs_shape=(1, 13, 9), last_step_dtype=np.int8, omit_axis=False):
     """SPLIT of (1, 7, 5) into seven steps feeding a BATCH_MATMUL against a (1, 13, 9) input."""
     b = TFLiteGraphBuilder()
     x = b.tensor((1, 7, 5), scale=0.03, zero_point=4)
     axis = b.tensor((1,), np.int32, data=np.array([1], np.int32))
-    steps = [b.tensor(split_out, scale=0.03, zero_point=4) for _ in range(7)]
-    b.operator("SPLIT", [axis, x], steps, version=2, num_splits=7)
+    steps = [b.tensor(split_out, np.int8 if k < 6 else last_step_dtype, scale=0.03, zero_point=4)
+             for k in range(7)]
+    b.operator("SPLIT", [-1 if omit_axis else axis, x], steps, version=2, num_splits=7)
     lhs = b.tensor((1, 1, 13), scale=1 / 256, zero_point=-128)
     rhs = b.tensor(rhs_shape, scale=0.01, zero_point=-7)
     y = b.tensor((1, 1, 9), scale=0.012, zero_point=3)
@@ -225,6 +226,10 @@ def _gated_graph(path, split_out=(1, 1, 5), rhs_shape=(1, 13, 9)):
 @pytest.mark.parametrize("case, options, problem", [
     ("split_part_shape", {"split_out": (1, 2, 5)}, "split"),
     ("matmul_inner_sizes", {"rhs_shape": (1, 12, 9)}, "(1, 12, 9)"),
+    # Seen while seeding the fuzzer: only the first output's type was checked, and an omitted axis
+    # (index -1) read the file's last tensor.
+    ("split_output_type", {"last_step_dtype": np.int16}, "int16"),
+    ("split_axis_omitted", {"omit_axis": True}, "input 0 is missing"),
 ])
 def test_malformed_gated_operators_are_a_model_format_error(tmp_path, case, options, problem):
     path = _gated_graph(tmp_path / f"{case}.tflite", **options)

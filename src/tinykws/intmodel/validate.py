@@ -60,10 +60,8 @@ def check_model(model: IntModel, source: str) -> None:
                 _split(op, operands, outs)
             else:
                 _CHECKS[op.kind](op, operands, out)
-            if op.kind in _SAME_TYPE and any(t is not None and t.dtype != out.dtype for t in operands[:1]
-                                             + (operands if op.kind == "concatenation" else [])):
-                raise _Bad(f"output {out.name!r} is {out.dtype.name} but its input is "
-                           f"{operands[0].dtype.name}; this operator does not convert types")
+            if op.kind in _SAME_TYPE:
+                _same_type(op, operands, outs)
             macs += _macs(op, operands, out)
             if macs > MAX_MODEL_MACS:
                 raise _Bad(f"the model needs more than {MAX_MODEL_MACS:,} multiply-accumulates per clip")
@@ -74,6 +72,16 @@ def check_model(model: IntModel, source: str) -> None:
     missing = [model.tensors[i].name for i in model.outputs if i not in computed]
     if missing:
         raise ModelFormatError(f"{source}: model output(s) {missing} are computed by no operator")
+
+
+def _same_type(op: IntOp, tensors: list, outs: list[IntTensor]) -> None:
+    """Every output (SPLIT has several) has the type of the data input(s)."""
+    inputs = [t for t in (tensors if op.kind == "concatenation" else tensors[:1]) if t is not None]
+    for out in outs:
+        for t in inputs:
+            if t.dtype != out.dtype:
+                raise _Bad(f"output {out.name!r} is {out.dtype.name} but its input is "
+                           f"{t.dtype.name}; this operator does not convert types")
 
 
 def _macs(op: IntOp, tensors: list, out: IntTensor) -> int:
