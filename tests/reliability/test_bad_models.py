@@ -245,3 +245,19 @@ def test_a_well_formed_gated_graph_is_accepted_and_runs(tmp_path):
     outputs = run(model, inputs).outputs
     assert [o.shape for o in outputs] == [(1, 1, 5)] * 7 + [(1, 1, 9)]
     assert np.array_equal(np.concatenate(outputs[:7], axis=1), inputs[0])
+
+
+@pytest.mark.parametrize("kind", ["ADD", "MUL", "SUB"])
+def test_a_broadcast_that_builds_a_huge_tensor_is_refused(tmp_path, kind):
+    """(1, 2048, 1) against (1, 1, 2048) declares a 4 Mi-element output from 4 K input
+    elements; the validator refuses it before the kernels allocate it."""
+    b = TFLiteGraphBuilder()
+    x1 = b.tensor((1, 2048, 1), scale=0.05, zero_point=-3)
+    x2 = b.tensor((1, 1, 2048), scale=0.02, zero_point=7)
+    y = b.tensor((1, 2048, 2048), scale=0.08, zero_point=1)
+    b.operator(kind, [x1, x2], [y], version=2, fused_activation_function="NONE")
+    path = tmp_path / "broadcast.tflite"
+    path.write_bytes(b.to_bytes([x1, x2], [y]))
+    with pytest.raises(ModelFormatError) as info:
+        intmodel_from_tflite(read_tflite(path))
+    assert str(path) in str(info.value) and "(1, 2048, 2048), more than 1,048,576 elements" in str(info.value)

@@ -23,6 +23,10 @@ MAX_OP_WORK = 1 << 24
 # time a model can make the runtime spend, not only its memory.
 MAX_MODEL_MACS = 1 << 27
 MAX_PAD = 1 << 16
+# Elements of one input or operator output: 1 MiB as int8, more than the RAM of the
+# microcontrollers a keyword spotter runs on. Bounds what a broadcasting MUL/ADD/SUB can
+# build from two small inputs (the element-wise kernels spend about 0.4 us an element).
+MAX_TENSOR = 1 << 20
 
 
 class _Bad(Exception):
@@ -40,6 +44,9 @@ def check_model(model: IntModel, source: str) -> None:
         t = model.tensors[i]
         if not t.shape or any(d < 1 for d in t.shape):
             raise ModelFormatError(f"{source}: input {t.name!r} has shape {t.shape}; every dimension must be >= 1")
+        if _size(t.shape) > MAX_TENSOR:
+            raise ModelFormatError(f"{source}: input {t.name!r} has shape {t.shape}, more than "
+                                   f"{MAX_TENSOR:,} elements")
     macs = 0
     for n, op in enumerate(model.ops):
         try:
@@ -54,6 +61,8 @@ def check_model(model: IntModel, source: str) -> None:
                     raise _Bad(f"writes the constant tensor {out.name!r}")
                 if any(d < 1 for d in out.shape):
                     raise _Bad(f"output {out.name!r} has shape {out.shape}; every dimension must be >= 1")
+                if _size(out.shape) > MAX_TENSOR:
+                    raise _Bad(f"output {out.name!r} has shape {out.shape}, more than {MAX_TENSOR:,} elements")
             out = outs[0]
             operands = [model.tensors[i] if i >= 0 else None for i in op.inputs]
             if op.kind == "split":
