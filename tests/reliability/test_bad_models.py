@@ -261,3 +261,19 @@ def test_a_broadcast_that_builds_a_huge_tensor_is_refused(tmp_path, kind):
     with pytest.raises(ModelFormatError) as info:
         intmodel_from_tflite(read_tflite(path))
     assert str(path) in str(info.value) and "(1, 2048, 2048), more than 1,048,576 elements" in str(info.value)
+
+
+def test_a_fully_connected_output_declared_unlike_its_rows_is_refused(tmp_path):
+    """Found by fuzzing (fuzz/crashes/tflite/tflite-exception-e6b9...): without keep_num_dims
+    the kernel returns (rows, out) = (2, 4), not the declared (1, 2, 4); a SPLIT and an ADD
+    further on then met arrays of other shapes than the validator had checked."""
+    b = TFLiteGraphBuilder()
+    x = b.tensor((1, 2, 10), scale=0.05, zero_point=-3)
+    w = b.tensor((4, 10), data=np.arange(40).reshape(4, 10) - 20, scale=0.02)
+    y = b.tensor((1, 2, 4), scale=0.2, zero_point=-1)
+    b.operator("FULLY_CONNECTED", [x, w, -1], [y], version=4, keep_num_dims=False)
+    path = tmp_path / "fc_rows.tflite"
+    path.write_bytes(b.to_bytes([x], [y]))
+    with pytest.raises(ModelFormatError) as info:
+        intmodel_from_tflite(read_tflite(path))
+    assert str(path) in str(info.value) and "(1, 2, 4) differs from the computed (2, 4)" in str(info.value)

@@ -176,10 +176,10 @@ def _fully_connected(op: IntOp, tensors: list, out: IntTensor) -> None:
     rows = _size(x.shape) // cin
     if rows * cin * 2 > MAX_OP_WORK or cout * cin > MAX_OP_WORK:
         raise _Bad("too large")
-    if _size(out.shape) != rows * cout:
-        raise _Bad(f"output shape {out.shape} does not hold {rows} rows of {cout}")
-    if op.params.keep_num_dims:
-        _same(out.shape, (*x.shape[:-1], cout))
+    # Without keep_num_dims the kernel returns (rows, cout) whatever the file declares
+    # (as TFLite's Prepare() resizes the output); a different declared shape would mislead
+    # every later check.
+    _same(out.shape, (*x.shape[:-1], cout) if op.params.keep_num_dims else (rows, cout))
     _per_channel(op.params.multipliers, cout, "multipliers")
     _bias(tensors, cout)
 
