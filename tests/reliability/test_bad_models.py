@@ -277,3 +277,18 @@ def test_a_fully_connected_output_declared_unlike_its_rows_is_refused(tmp_path):
     with pytest.raises(ModelFormatError) as info:
         intmodel_from_tflite(read_tflite(path))
     assert str(path) in str(info.value) and "(1, 2, 4) differs from the computed (2, 4)" in str(info.value)
+
+
+def test_a_mean_output_declared_unlike_its_kernel_is_refused(tmp_path):
+    """MEAN over (1, 2) with keep_dims makes (1, 1, 1, 2); a file declaring (1, 2) (the
+    same size) fed a SPLIT along an axis of 1 element at run time (numpy ValueError)."""
+    b = TFLiteGraphBuilder()
+    x = b.tensor((1, 4, 4, 2), scale=0.05, zero_point=-3)
+    axes = b.tensor((2,), np.int32, data=[1, 2])
+    y = b.tensor((1, 2), scale=0.05, zero_point=-3)
+    b.operator("MEAN", [x, axes], [y], version=2, keep_dims=True)
+    path = tmp_path / "mean.tflite"
+    path.write_bytes(b.to_bytes([x], [y]))
+    with pytest.raises(ModelFormatError) as info:
+        intmodel_from_tflite(read_tflite(path))
+    assert str(path) in str(info.value) and "(1, 2) differs from the computed (1, 1, 1, 2)" in str(info.value)

@@ -194,9 +194,11 @@ def _mean(op: IntOp, tensors: list, out: IntTensor) -> None:
     axes = op.params.axes
     if not axes or any(not 0 < a < len(x.shape) for a in axes):
         raise _Bad(f"axes {axes} do not fit input {x.shape}")
-    kept = [d for a, d in enumerate(x.shape) if a not in axes]
-    if _size(out.shape) != _size(kept):
-        raise _Bad(f"output shape {out.shape} does not hold the mean of {x.shape} over {axes}")
+    # The kernel's shape, whatever the file declares (TFLite's Prepare() resizes the output).
+    if op.params.keep_dims:
+        _same(out.shape, [1 if a in axes else d for a, d in enumerate(x.shape)])
+    else:
+        _same(out.shape, [d for a, d in enumerate(x.shape) if a not in axes])
 
 
 def _add(op: IntOp, tensors: list, out: IntTensor) -> None:
