@@ -45,8 +45,33 @@ def tflite_seeds() -> None:
         out = export_tflite(qmodel, Path(tmp) / "m.tflite", build_frontend("mlperf_mfcc").to_dict(),
                             list(MLPERF_LABELS), arena=False)
         _write("tflite", "tiny_conv.tflite", out.tflite_path.read_bytes())
-    for name, data in _operator_graphs().items():
+        for name, data in _gated_zoo_models(Path(tmp)).items():
+            _write("tflite", f"{name}.tflite", data)
+    for name, data in {**_operator_graphs(), **_gated_operator_graphs()}.items():
         _write("tflite", f"op_{name}.tflite", data)
+
+
+def _gated_zoo_models(tmp: Path) -> dict[str, bytes]:
+    """Zoo models, shrunk to a few KB, whose int8 graphs hold the gated and recurrent
+    operators (LOGISTIC, TANH, MUL, SUB, SPLIT, BATCH_MATMUL), with random weights."""
+    import torch
+
+    from tinykws.export import export_tflite
+    from tinykws.models import build_model
+    from tinykws.quant import quantize_ptq
+
+    # bc_resnet_1 is left out: 140 operators make a 100 KB file whose gated part (SiLU,
+    # LOGISTIC then MUL) op_silu holds.
+    shrunk = {"crnn_gru_att": dict(input_shape=(10, 10), hidden=4, attention=2, conv_channels=2, time_stride=5)}
+    models = {}
+    for name, kwargs in shrunk.items():
+        torch.manual_seed(0)
+        model = build_model(name, num_classes=3, **kwargs).eval()
+        calib = np.random.default_rng(0).normal(0, 3, (6, *kwargs["input_shape"])).astype(np.float32)
+        out = export_tflite(quantize_ptq(model, calib), tmp / f"{name}.tflite", {"kind": "seed"},
+                            ["a", "b", "c"], arena=False)
+        models[name] = out.tflite_path.read_bytes()
+    return models
 
 
 def _operator_graphs() -> dict[str, bytes]:
@@ -118,6 +143,64 @@ def _operator_graphs() -> dict[str, bytes]:
     b.operator("PAD", [x, pads], [y])
     b.operator("CONCATENATION", [y, y], [z], axis=-1, fused_activation_function="NONE")
     graphs["pad_concat"] = b.to_bytes([x], [z])
+    return graphs
+
+
+def _gated_operator_graphs() -> dict[str, bytes]:
+    """One small int8 graph per gated or recurrent operator kind, plus a GRU-like cell."""
+    from tinykws.formats.tflite_builder import TFLiteGraphBuilder
+
+    graphs = {}
+    for kind, out_q in (("LOGISTIC", (1 / 256, -128)), ("TANH", (1 / 128, 0))):
+        b = TFLiteGraphBuilder()
+        x = b.tensor((1, 16), scale=0.05, zero_point=-3)
+        y = b.tensor((1, 16), scale=out_q[0], zero_point=out_q[1])
+        b.operator(kind, [x], [y])
+        graphs[kind.lower()] = b.to_bytes([x], [y])
+
+    for kind, activation in (("MUL", "NONE"), ("SUB", "RELU")):
+        b = TFLiteGraphBuilder()
+        x1 = b.tensor((1, 3, 2, 4), scale=0.05, zero_point=-3)
+        x2 = b.tensor((1, 1, 2, 4), scale=0.02, zero_point=7)
+        y = b.tensor((1, 3, 2, 4), scale=0.08, zero_point=1)
+        b.operator(kind, [x1, x2], [y], version=2, fused_activation_function=activation)
+        graphs[kind.lower()] = b.to_bytes([x1, x2], [y])
+
+    # SPLIT into three steps, attention weights times the steps (BATCH_MATMUL).
+    b = TFLiteGraphBuilder()
+    x = b.tensor((1, 3, 4), scale=0.03, zero_point=4)
+    axis = b.tensor((1,), np.int32, data=np.array([1], np.int32))
+    steps = [b.tensor((1, 1, 4), scale=0.03, zero_point=4) for _ in range(3)]
+    b.operator("SPLIT", [axis, x], steps, version=2, num_splits=3)
+    lhs = b.tensor((1, 1, 3), scale=1 / 256, zero_point=-128)
+    y = b.tensor((1, 1, 4), scale=0.02, zero_point=-2)
+    b.operator("BATCH_MATMUL", [lhs, x], [y], version=1, adj_x=False, adj_y=False)
+    graphs["split_batch_matmul"] = b.to_bytes([x, lhs], [*steps, y])
+
+    # SiLU as BC-ResNet exports it: x * logistic(x).
+    b = TFLiteGraphBuilder()
+    x = b.tensor((1, 2, 4, 3), scale=0.05, zero_point=-3)
+    z = b.tensor((1, 2, 4, 3), scale=1 / 256, zero_point=-128)
+    y = b.tensor((1, 2, 4, 3), scale=0.04, zero_point=-20)
+    b.operator("LOGISTIC", [x], [z])
+    b.operator("MUL", [x, z], [y], version=2, fused_activation_function="NONE")
+    graphs["silu"] = b.to_bytes([x], [y])
+
+    # A GRU-like update h' = h + z * (tanh(x) - h), z = logistic(x).
+    b = TFLiteGraphBuilder()
+    x = b.tensor((1, 6), scale=0.05, zero_point=-3)
+    h = b.tensor((1, 6), scale=1 / 128, zero_point=0)
+    z = b.tensor((1, 6), scale=1 / 256, zero_point=-128)
+    c = b.tensor((1, 6), scale=1 / 128, zero_point=0)
+    d = b.tensor((1, 6), scale=1 / 64, zero_point=0)
+    zd = b.tensor((1, 6), scale=1 / 64, zero_point=0)
+    out = b.tensor((1, 6), scale=1 / 64, zero_point=0)
+    b.operator("LOGISTIC", [x], [z])
+    b.operator("TANH", [x], [c])
+    b.operator("SUB", [c, h], [d], version=2, fused_activation_function="NONE")
+    b.operator("MUL", [z, d], [zd], version=2, fused_activation_function="NONE")
+    b.operator("ADD", [h, zd], [out], version=2, fused_activation_function="NONE")
+    graphs["gru_cell"] = b.to_bytes([x, h], [out])
     return graphs
 
 

@@ -207,13 +207,14 @@ def test_learning_rates_that_cannot_train_are_refused_at_load(tmp_path, refused,
     assert not (tmp_path / "run").exists()
 
 
-def _gated_graph(path, split_out=(1, 1, 5), rhs_shape=(1, 13, 9)):
+def _gated_graph(path, split_out=(1, 1, 5), rhs_shape=(1, 13, 9), last_step_dtype=np.int8, omit_axis=False):
     """SPLIT of (1, 7, 5) into seven steps feeding a BATCH_MATMUL against a (1, 13, 9) input."""
     b = TFLiteGraphBuilder()
     x = b.tensor((1, 7, 5), scale=0.03, zero_point=4)
     axis = b.tensor((1,), np.int32, data=np.array([1], np.int32))
-    steps = [b.tensor(split_out, scale=0.03, zero_point=4) for _ in range(7)]
-    b.operator("SPLIT", [axis, x], steps, version=2, num_splits=7)
+    steps = [b.tensor(split_out, np.int8 if k < 6 else last_step_dtype, scale=0.03, zero_point=4)
+             for k in range(7)]
+    b.operator("SPLIT", [-1 if omit_axis else axis, x], steps, version=2, num_splits=7)
     lhs = b.tensor((1, 1, 13), scale=1 / 256, zero_point=-128)
     rhs = b.tensor(rhs_shape, scale=0.01, zero_point=-7)
     y = b.tensor((1, 1, 9), scale=0.012, zero_point=3)
@@ -225,6 +226,10 @@ def _gated_graph(path, split_out=(1, 1, 5), rhs_shape=(1, 13, 9)):
 @pytest.mark.parametrize("case, options, problem", [
     ("split_part_shape", {"split_out": (1, 2, 5)}, "split"),
     ("matmul_inner_sizes", {"rhs_shape": (1, 12, 9)}, "(1, 12, 9)"),
+    # Seen while seeding the fuzzer: only the first output's type was checked, and an omitted axis
+    # (index -1) read the file's last tensor.
+    ("split_output_type", {"last_step_dtype": np.int16}, "int16"),
+    ("split_axis_omitted", {"omit_axis": True}, "input 0 is missing"),
 ])
 def test_malformed_gated_operators_are_a_model_format_error(tmp_path, case, options, problem):
     path = _gated_graph(tmp_path / f"{case}.tflite", **options)
@@ -240,3 +245,50 @@ def test_a_well_formed_gated_graph_is_accepted_and_runs(tmp_path):
     outputs = run(model, inputs).outputs
     assert [o.shape for o in outputs] == [(1, 1, 5)] * 7 + [(1, 1, 9)]
     assert np.array_equal(np.concatenate(outputs[:7], axis=1), inputs[0])
+
+
+@pytest.mark.parametrize("kind", ["ADD", "MUL", "SUB"])
+def test_a_broadcast_that_builds_a_huge_tensor_is_refused(tmp_path, kind):
+    """(1, 2048, 1) against (1, 1, 2048) declares a 4 Mi-element output from 4 K input
+    elements; the validator refuses it before the kernels allocate it."""
+    b = TFLiteGraphBuilder()
+    x1 = b.tensor((1, 2048, 1), scale=0.05, zero_point=-3)
+    x2 = b.tensor((1, 1, 2048), scale=0.02, zero_point=7)
+    y = b.tensor((1, 2048, 2048), scale=0.08, zero_point=1)
+    b.operator(kind, [x1, x2], [y], version=2, fused_activation_function="NONE")
+    path = tmp_path / "broadcast.tflite"
+    path.write_bytes(b.to_bytes([x1, x2], [y]))
+    with pytest.raises(ModelFormatError) as info:
+        intmodel_from_tflite(read_tflite(path))
+    assert str(path) in str(info.value) and "(1, 2048, 2048), more than 1,048,576 elements" in str(info.value)
+
+
+def test_a_fully_connected_output_declared_unlike_its_rows_is_refused(tmp_path):
+    """Found by fuzzing (fuzz/crashes/tflite/tflite-exception-e6b9...): without keep_num_dims
+    the kernel returns (rows, out) = (2, 4), not the declared (1, 2, 4); a SPLIT and an ADD
+    further on then met arrays of other shapes than the validator had checked."""
+    b = TFLiteGraphBuilder()
+    x = b.tensor((1, 2, 10), scale=0.05, zero_point=-3)
+    w = b.tensor((4, 10), data=np.arange(40).reshape(4, 10) - 20, scale=0.02)
+    y = b.tensor((1, 2, 4), scale=0.2, zero_point=-1)
+    b.operator("FULLY_CONNECTED", [x, w, -1], [y], version=4, keep_num_dims=False)
+    path = tmp_path / "fc_rows.tflite"
+    path.write_bytes(b.to_bytes([x], [y]))
+    with pytest.raises(ModelFormatError) as info:
+        intmodel_from_tflite(read_tflite(path))
+    assert str(path) in str(info.value) and "(1, 2, 4) differs from the computed (2, 4)" in str(info.value)
+
+
+def test_a_mean_output_declared_unlike_its_kernel_is_refused(tmp_path):
+    """MEAN over (1, 2) with keep_dims makes (1, 1, 1, 2); a file declaring (1, 2) (the
+    same size) fed a SPLIT along an axis of 1 element at run time (numpy ValueError)."""
+    b = TFLiteGraphBuilder()
+    x = b.tensor((1, 4, 4, 2), scale=0.05, zero_point=-3)
+    axes = b.tensor((2,), np.int32, data=[1, 2])
+    y = b.tensor((1, 2), scale=0.05, zero_point=-3)
+    b.operator("MEAN", [x, axes], [y], version=2, keep_dims=True)
+    path = tmp_path / "mean.tflite"
+    path.write_bytes(b.to_bytes([x], [y]))
+    with pytest.raises(ModelFormatError) as info:
+        intmodel_from_tflite(read_tflite(path))
+    assert str(path) in str(info.value) and "(1, 2) differs from the computed (1, 1, 1, 2)" in str(info.value)

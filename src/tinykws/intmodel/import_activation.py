@@ -23,7 +23,7 @@ _ACTIVATION_OUTPUTS = {"logistic": LOGISTIC_OUTPUT, "tanh": TANH_OUTPUT}
 
 
 class ActivationImporter:
-    """op_* handlers for the importer; relies on its `quantized`, `act`, `fail`,
+    """op_* handlers for the importer; relies on its `quantized`, `operand`, `act`, `fail`,
     `rounding`, `tensors` and `arithmetic`."""
 
     def _int8(self, op: Operator, *indices: int):
@@ -61,7 +61,7 @@ class ActivationImporter:
         return IntOp("sub", tuple(op.inputs[:2]), tuple(op.outputs), params, self.rounding("sub"))
 
     def op_split(self, op: Operator) -> IntOp:
-        axis_data = self.tensors[op.inputs[0]].data
+        axis_data = self.operand(op, 0).data
         if axis_data is None:
             raise self.fail(op, "the split axis must be constant")
         x = self._int8(op, op.inputs[1])[0]

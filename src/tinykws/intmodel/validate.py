@@ -23,6 +23,10 @@ MAX_OP_WORK = 1 << 24
 # time a model can make the runtime spend, not only its memory.
 MAX_MODEL_MACS = 1 << 27
 MAX_PAD = 1 << 16
+# Elements of one input or operator output: 1 MiB as int8, more than the RAM of the
+# microcontrollers a keyword spotter runs on. Bounds what a broadcasting MUL/ADD/SUB can
+# build from two small inputs (the element-wise kernels spend about 0.4 us an element).
+MAX_TENSOR = 1 << 20
 
 
 class _Bad(Exception):
@@ -40,6 +44,9 @@ def check_model(model: IntModel, source: str) -> None:
         t = model.tensors[i]
         if not t.shape or any(d < 1 for d in t.shape):
             raise ModelFormatError(f"{source}: input {t.name!r} has shape {t.shape}; every dimension must be >= 1")
+        if _size(t.shape) > MAX_TENSOR:
+            raise ModelFormatError(f"{source}: input {t.name!r} has shape {t.shape}, more than "
+                                   f"{MAX_TENSOR:,} elements")
     macs = 0
     for n, op in enumerate(model.ops):
         try:
@@ -54,16 +61,16 @@ def check_model(model: IntModel, source: str) -> None:
                     raise _Bad(f"writes the constant tensor {out.name!r}")
                 if any(d < 1 for d in out.shape):
                     raise _Bad(f"output {out.name!r} has shape {out.shape}; every dimension must be >= 1")
+                if _size(out.shape) > MAX_TENSOR:
+                    raise _Bad(f"output {out.name!r} has shape {out.shape}, more than {MAX_TENSOR:,} elements")
             out = outs[0]
             operands = [model.tensors[i] if i >= 0 else None for i in op.inputs]
             if op.kind == "split":
                 _split(op, operands, outs)
             else:
                 _CHECKS[op.kind](op, operands, out)
-            if op.kind in _SAME_TYPE and any(t is not None and t.dtype != out.dtype for t in operands[:1]
-                                             + (operands if op.kind == "concatenation" else [])):
-                raise _Bad(f"output {out.name!r} is {out.dtype.name} but its input is "
-                           f"{operands[0].dtype.name}; this operator does not convert types")
+            if op.kind in _SAME_TYPE:
+                _same_type(op, operands, outs)
             macs += _macs(op, operands, out)
             if macs > MAX_MODEL_MACS:
                 raise _Bad(f"the model needs more than {MAX_MODEL_MACS:,} multiply-accumulates per clip")
@@ -74,6 +81,16 @@ def check_model(model: IntModel, source: str) -> None:
     missing = [model.tensors[i].name for i in model.outputs if i not in computed]
     if missing:
         raise ModelFormatError(f"{source}: model output(s) {missing} are computed by no operator")
+
+
+def _same_type(op: IntOp, tensors: list, outs: list[IntTensor]) -> None:
+    """Every output (SPLIT has several) has the type of the data input(s)."""
+    inputs = [t for t in (tensors if op.kind == "concatenation" else tensors[:1]) if t is not None]
+    for out in outs:
+        for t in inputs:
+            if t.dtype != out.dtype:
+                raise _Bad(f"output {out.name!r} is {out.dtype.name} but its input is "
+                           f"{t.dtype.name}; this operator does not convert types")
 
 
 def _macs(op: IntOp, tensors: list, out: IntTensor) -> int:
@@ -159,10 +176,10 @@ def _fully_connected(op: IntOp, tensors: list, out: IntTensor) -> None:
     rows = _size(x.shape) // cin
     if rows * cin * 2 > MAX_OP_WORK or cout * cin > MAX_OP_WORK:
         raise _Bad("too large")
-    if _size(out.shape) != rows * cout:
-        raise _Bad(f"output shape {out.shape} does not hold {rows} rows of {cout}")
-    if op.params.keep_num_dims:
-        _same(out.shape, (*x.shape[:-1], cout))
+    # Without keep_num_dims the kernel returns (rows, cout) whatever the file declares
+    # (as TFLite's Prepare() resizes the output); a different declared shape would mislead
+    # every later check.
+    _same(out.shape, (*x.shape[:-1], cout) if op.params.keep_num_dims else (rows, cout))
     _per_channel(op.params.multipliers, cout, "multipliers")
     _bias(tensors, cout)
 
@@ -177,9 +194,11 @@ def _mean(op: IntOp, tensors: list, out: IntTensor) -> None:
     axes = op.params.axes
     if not axes or any(not 0 < a < len(x.shape) for a in axes):
         raise _Bad(f"axes {axes} do not fit input {x.shape}")
-    kept = [d for a, d in enumerate(x.shape) if a not in axes]
-    if _size(out.shape) != _size(kept):
-        raise _Bad(f"output shape {out.shape} does not hold the mean of {x.shape} over {axes}")
+    # The kernel's shape, whatever the file declares (TFLite's Prepare() resizes the output).
+    if op.params.keep_dims:
+        _same(out.shape, [1 if a in axes else d for a, d in enumerate(x.shape)])
+    else:
+        _same(out.shape, [d for a, d in enumerate(x.shape) if a not in axes])
 
 
 def _add(op: IntOp, tensors: list, out: IntTensor) -> None:
