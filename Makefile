@@ -23,7 +23,7 @@ $(PY):
 
 $(STAMP): pyproject.toml constraints.txt | $(PY)
 	$(PIPI) torch==2.13.0
-	$(PIPI) -e '.[dev,tflite,synth,piper,golden,fuzz,onnx,serial]'
+	$(PIPI) -e '.[dev,tflite,synth,piper,golden,fuzz,onnx,serial,ray]'
 	touch $(STAMP)
 
 system-deps:
