@@ -76,3 +76,13 @@ def test_vww_reference_model_does_not_fit_a_small_board(tmp_path: Path, shared_d
     err = capsys.readouterr().err
     assert "vww_96_int8.tflite does not fit board nucleo-f103rb: RAM needs" in err and "flash needs" in err
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("name", ["ds_cnn", "crnn_gru_att"])
+def test_board_check_counts_every_constant_array_once(tmp_path: Path, name: str) -> None:
+    # Arrays shared between calls (FULLY_CONNECTED weights, a GRU's weights at every step,
+    # activation tables) are flash too: the check counts what the project's summary counts.
+    big = MemoryBudget("big", ram_bytes=1 << 24, flash_bytes=1 << 24, stack_bytes=1_024)
+    result = generate_project(zoo_intmodel(name), tmp_path / "c", budget=big)
+    assert result.fit.param_bytes == result.param_bytes == sum(layer.param_bytes for layer in result.layers)
+    assert result.fit.flash_needed == result.param_bytes

@@ -197,10 +197,11 @@ def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str =
     plan = plan_memory(model, {k: c.scratch_bytes for k, c in enumerate(calls) if c.scratch_bytes},
                        in_place=in_place)
     labels, frontend = model_contract(model)
+    own_bytes = _own_param_bytes(calls)
     fit = None
     if budget is not None:
-        fit = check_fit(model_name(model), budget, arena_bytes=plan.arena_bytes,
-                        param_bytes=sum(c.param_bytes for c in calls), parts=parts)
+        fit = check_fit(model_name(model), budget, arena_bytes=plan.arena_bytes, param_bytes=sum(own_bytes),
+                        parts=parts)
 
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / f"{name}.h", render_header(model, name, plan, calls, labels))
@@ -233,10 +234,6 @@ def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str =
     write_text(out / "Makefile", makefile(name, library_c, headers, budget.cflags if budget else ()))
 
     in_place_ops = {op for op, _, _ in plan.in_place}
-    own_bytes, seen = [], set()
-    for call in calls:  # an array shared by several ops counts once, for the first
-        own_bytes.append(call.param_bytes + sum(n for name, n in call.shared if name not in seen))
-        seen.update(name for name, _ in call.shared)
     layers = tuple(LayerInfo(k, model.tensors[op.outputs[0]].name, op.kind, calls[k].function, calls[k].summary,
                              tuple(model.tensors[op.outputs[0]].shape), calls[k].macs, own_bytes[k],
                              calls[k].scratch_bytes, k in in_place_ops) for k, op in enumerate(model.ops))
@@ -250,6 +247,16 @@ def generate_project(model: IntModel, out_dir: str | os.PathLike, *, name: str =
     write_json(result.manifest, {**_manifest(model, result, labels, frontend, tests, expected, headers),
                                  **(manifest_extra or {})})
     return result
+
+
+def _own_param_bytes(calls: list[KernelCall]) -> list[int]:
+    """Constant bytes per call: its own arrays, plus the arrays it shares with later calls
+    (weights of every GRU step, activation tables) counted once, for the first user."""
+    own_bytes, seen = [], set()
+    for call in calls:
+        own_bytes.append(call.param_bytes + sum(n for name, n in call.shared if name not in seen))
+        seen.update(name for name, _ in call.shared)
+    return own_bytes
 
 
 def model_name(model: IntModel) -> str:
