@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from tinykws.codegen.lower import lower_op  # noqa: E402
+from tinykws.data.labels import MLPERF_LABELS  # noqa: E402
 from tinykws.eval.runner import open_runner  # noqa: E402
 from tinykws.export import export_tflite  # noqa: E402
 from tinykws.formats.tflite_reader import read_tflite  # noqa: E402
@@ -56,8 +57,7 @@ from tinykws.stream.tflite_step import streaming_step_tflite  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SR = 16000
-FRONTEND = {"kind": "mfcc", "peak_normalize": False}
-LABELS = ["down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes", "silence", "unknown"]
+LABELS = list(MLPERF_LABELS)
 
 
 def int8_macs(tflite) -> int:

@@ -68,7 +68,7 @@ def glued_tracks(stream_set, rate: int = 16000) -> tuple[np.ndarray, np.ndarray,
     return a, clip, b
 
 
-def run_model(name: str, model: Path, runtime: str, stream_set, out: Path, options: dict) -> dict:
+def run_model(name: str, model: Path, runtime: str, stream_set, out: Path, options: dict, tracks) -> dict:
     posteriors = open_stream(model, runtime=runtime, **options)
     print(f"{name}: {posteriors.mode}: {posteriors.description}", file=sys.stderr)
     try:
@@ -76,7 +76,7 @@ def run_model(name: str, model: Path, runtime: str, stream_set, out: Path, optio
                                   progress=lambda line: print(f"  {line}", file=sys.stderr))
         det = det_png({k: (c.fa_per_hour, c.frr) for k, c in result.curves.items()}, out / f"{name}_det.png",
                       title=f"{name}: DET on {result.negative_hours:.1f} h negative")
-        a, clip, b = glued_tracks(stream_set)
+        a, clip, b = tracks
         glued = glued_track(Detector(posteriors), a, clip, b, "yes", out / f"{name}_glued")
     finally:
         posteriors.close()
@@ -119,10 +119,11 @@ def main() -> int:
     figures.mkdir(parents=True, exist_ok=True)
     results = {"recipe": stream_set.recipe, "streams": str(args.streams), "models": {}}
     sections = []
+    tracks = glued_tracks(stream_set)  # cut once from the 2 h negative stream, for both models
     ref_options = {"kernels": args.ref_kernels} if args.ref_runtime == "litert" else {}
     for name, model, runtime, options in (("mlperf_ref", args.ref, args.ref_runtime, ref_options),
                                           ("tinykws_ds_cnn_stream", args.model, args.runtime, {})):
-        data = run_model(name, model, runtime, stream_set, figures, options)
+        data = run_model(name, model, runtime, stream_set, figures, options, tracks)
         det, glued = data.pop("_report")
         results["models"][name] = data
         text = table(name, data)

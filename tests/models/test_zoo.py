@@ -233,17 +233,3 @@ def test_subspectral_norm_normalises_each_band_separately():
     assert torch.allclose(var, torch.ones(2, 5), atol=1e-3)
     with pytest.raises(ValueError, match="do not split"):
         norm(torch.zeros(1, 2, 3, 12))
-
-
-@pytest.mark.parametrize("name", model_names())
-def test_the_model_table_claims_only_what_is_proven(name):
-    """`tinykws models` prints `stream` and `int8` from ModelInfo: a claim must be backed by
-    code (the export test proves every quantizable model bit-exact, tests/models/test_stream_zoo.py
-    every streaming form) and "no" by a refusal."""
-    from tinykws.errors import UnsupportedOpError
-    from tinykws.quant import prepare
-
-    info = model_info(name)
-    if not info.quantizable:
-        with pytest.raises(UnsupportedOpError, match=name):
-            prepare(build_model(name).eval())

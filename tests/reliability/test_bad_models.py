@@ -292,3 +292,12 @@ def test_a_mean_output_declared_unlike_its_kernel_is_refused(tmp_path):
     with pytest.raises(ModelFormatError) as info:
         intmodel_from_tflite(read_tflite(path))
     assert str(path) in str(info.value) and "(1, 2) differs from the computed (1, 1, 1, 2)" in str(info.value)
+
+
+def test_every_kernel_of_the_runtime_has_a_validator_check():
+    # A kernel added without a check runs on whatever shapes a file declares (the merge of
+    # the gated operators once left SUB unchecked: a KeyError instead of a clean error).
+    from tinykws.intmodel import validate
+    from tinykws.intmodel.runtime import KERNELS
+
+    assert set(KERNELS) <= set(validate._CHECKS) | set(validate._MULTI_OUTPUT_CHECKS)

@@ -169,3 +169,14 @@ def test_conv_whose_bound_exceeds_int32_is_still_checked():
         fast([np.full((1, cin), 127, np.int8), model.tensors[1].data])
     half = np.where(np.arange(cin) % 2 == 0, 127, -128).astype(np.int8)[None]
     assert_same_as_generic(model, half)
+
+
+@pytest.mark.parametrize("form", ["fixed_point", "lut"])
+@pytest.mark.parametrize("function, out_q", [("logistic", (1 / 256, -128)), ("tanh", (1 / 128, 0))])
+def test_activation_table_equals_the_kernel_on_every_code(function, out_q, form):
+    from tinykws.intmodel.params_elementwise import activation_params
+
+    for in_scale, in_zp in ((0.0014395035637338159, 3), (0.04, -7), (0.11, 0)):
+        p = activation_params(function, form, in_scale, in_zp, *out_q)
+        model = one_op_model(function, p, (2, 128), (2, 128))
+        assert_same_as_generic(model, np.arange(-128, 128, dtype=np.int8).reshape(2, 128))

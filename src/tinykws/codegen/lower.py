@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -74,8 +74,10 @@ class _Op:
         """A constant array for this op; `shared`: named by its contents, so ops with equal
         arrays (the steps of an unrolled recurrent layer) declare it once."""
         values = np.asarray(values).reshape(-1)
-        digest = hashlib.sha1(values.astype(np.int64).tobytes()).hexdigest()[:12]
-        name = f"tkws_{suffix}_{digest}" if shared else f"{self.prefix}_{suffix}"
+        if shared:  # named by a hash of the contents
+            name = f"tkws_{suffix}_{hashlib.sha1(values.astype(np.int64).tobytes()).hexdigest()[:12]}"
+        else:
+            name = f"{self.prefix}_{suffix}"
         lo, hi = _RANGE[ctype]
         if values.size and (values.min() < lo or values.max() > hi):
             raise self.fail(f"{suffix} values do not fit {ctype}")
@@ -291,9 +293,7 @@ def _strides(shape: tuple[int, ...], out: tuple[int, ...]) -> list[int]:
 
 
 def _add(lower: _Op) -> KernelCall:
-    op, p = lower.op, lower.op.params
-    if op.kind == "sub":  # a - b: ADD's arithmetic with b's multiplier negated (as the numpy kernel)
-        p = replace(p, input2_multiplier=-p.input2_multiplier)
+    op, p = lower.op, lower.op.params  # SUB's params carry its second multiplier negated
     a, b, out = lower.tensor(0), lower.tensor(1), lower.out
     if op.rounding == "double" and max(p.input1_shift, p.input2_shift, p.output_shift) > 0:
         raise lower.fail("a rescaling shift is positive (TFLite's int8 ADD requires multipliers below one)")

@@ -22,8 +22,9 @@ from tinykws.codegen.project import generate_project
 from tinykws.codegen.scaffold import host_harness
 from tinykws.codegen.source import tflite_path
 from tinykws.errors import ConfigError
-from tinykws.eval.runner import InferenceTiming, ModelRunner, RunnerInfo
+from tinykws.eval.runner import InferenceTiming, ModelRunner
 from tinykws.export.contract import resolve_contract
+from tinykws.export.runners import ends_in_softmax, runner_info
 from tinykws.fixedpoint.arithmetic import check_arithmetic
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.intmodel.from_tflite import intmodel_from_tflite
@@ -46,17 +47,11 @@ class CHostRunner(ModelRunner):
         self.build = build_host(self.project, emulate_dsp=DSP_PATHS[dsp])
         self._stream_build = None  # built on the first run_steps
         self.output_shape = contract.output.shape
-        softmax = bool(intmodel.ops) and intmodel.ops[-1].kind == "softmax"
         path_text = "the Cortex-M DSP path with emulated intrinsics" if DSP_PATHS[dsp] else "the portable path"
-        self.info = RunnerInfo(
-            runtime="c-host",
-            description=f"tinykws generated C on the host ({Path(host_compiler()).name} -O2, {path_text})",
-            model=str(path), labels=contract.labels, frontend=contract.frontend, input=contract.input,
-            output=contract.output, output_kind="probabilities" if softmax else "logits", arithmetic=arithmetic,
-            version=__version__, contract_source=contract.source, notes=contract.notes,
-            facts={"arena_bytes": self.project.arena_bytes, "param_bytes": self.project.param_bytes,
-                   "dsp": dsp},
-        )
+        self.info = runner_info(
+            "c-host", f"tinykws generated C on the host ({Path(host_compiler()).name} -O2, {path_text})", str(path),
+            contract, ends_in_softmax(tfl), arithmetic, __version__,
+            {"arena_bytes": self.project.arena_bytes, "param_bytes": self.project.param_bytes, "dsp": dsp})
 
     def run(self, inputs: np.ndarray) -> np.ndarray:
         outputs = run_host_build(self.build, self.project, np.asarray(inputs))

@@ -27,6 +27,7 @@ import numpy as np
 
 from tinykws.errors import EngineUnavailableError, ModelFormatError, UnsupportedOpError
 from tinykws.export.contract import resolve_contract
+from tinykws.export.runners import ends_in_softmax
 from tinykws.formats.tflite_model import Operator, Subgraph, Tensor, TFLiteModel
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.intmodel.params import output_size_and_padding
@@ -259,12 +260,13 @@ def tflite_to_onnx(tfl: TFLiteModel, name: str = "tinykws"):
     return model, form
 
 
-def contract_metadata(path: str | os.PathLike, frontend=None, labels=None) -> str:
+def contract_metadata(path: str | os.PathLike, frontend=None, labels=None, tfl: TFLiteModel | None = None) -> str:
     """The JSON a .onnx carries about the .tflite it came from: labels, front-end, input
-    and output tensors (with quantization), whether it ends in softmax."""
-    tfl = read_tflite(path)
+    and output tensors (with quantization), whether it ends in softmax (`tfl`: the file
+    already read)."""
+    tfl = tfl or read_tflite(path)
     contract = resolve_contract(path, tfl, frontend, labels)
-    softmax = any(op.opcode == "SOFTMAX" and tfl.main.outputs[0] in op.outputs for op in tfl.main.operators)
+    softmax = ends_in_softmax(tfl)
     return json.dumps({"labels": list(contract.labels), "frontend": contract.frontend,
                        "input": contract.input.to_dict(), "output": contract.output.to_dict(),
                        "output_kind": "probabilities" if softmax else "logits", "source": str(path)})
@@ -278,8 +280,9 @@ def export_onnx(tflite: str | os.PathLike, out: str | os.PathLike, frontend=None
     path = Path(tflite)
     if not path.is_file():
         raise ModelFormatError(f"{path}: no such .tflite file")
-    model, form = tflite_to_onnx(read_tflite(path), path.stem)
-    _onnx()[1].set_model_props(model, {METADATA_KEY: contract_metadata(path, frontend, labels)})
+    tfl = read_tflite(path)
+    model, form = tflite_to_onnx(tfl, path.stem)
+    _onnx()[1].set_model_props(model, {METADATA_KEY: contract_metadata(path, frontend, labels, tfl)})
     data = model.SerializeToString()
     write_bytes(out, data)
     return OnnxExport(Path(out), form, OPSET, len(model.graph.node), len(data))

@@ -87,6 +87,7 @@ def open_onnxruntime_runner(model: Any, optimization: str = "all", frontend: str
         if labels is not None:
             contract["labels"] = list(labels)
         return OnnxRuntimeRunner(path.read_bytes(), contract, str(path), optimization)
-    proto, _ = tflite_to_onnx(read_tflite(path), path.stem)
-    contract = json.loads(contract_metadata(path, frontend, labels))
+    tfl = read_tflite(path)
+    proto, _ = tflite_to_onnx(tfl, path.stem)
+    contract = json.loads(contract_metadata(path, frontend, labels, tfl))
     return OnnxRuntimeRunner(proto.SerializeToString(), contract, f"{path} (as ONNX)", optimization)

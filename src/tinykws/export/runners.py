@@ -41,14 +41,16 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _ends_in_softmax(tfl: TFLiteModel) -> bool:
+def ends_in_softmax(tfl: TFLiteModel) -> bool:
+    """True when the model's (first) output is computed by SOFTMAX: probabilities, not logits."""
     sg = tfl.main
     producers = [op for op in sg.operators if sg.outputs[0] in op.outputs]
     return bool(producers) and producers[0].opcode == "SOFTMAX"
 
 
-def _info(runtime: str, description: str, model: str, contract: ModelContract, softmax: bool, arithmetic: str,
+def runner_info(runtime: str, description: str, model: str, contract: ModelContract, softmax: bool, arithmetic: str,
           version: str, facts: dict[str, Any] | None = None) -> RunnerInfo:
+    """The RunnerInfo of a runtime running the .tflite `model` under `contract`."""
     return RunnerInfo(runtime=runtime, description=description, model=model, labels=contract.labels,
                       frontend=contract.frontend, input=contract.input, output=contract.output,
                       output_kind="probabilities" if softmax else "logits", arithmetic=arithmetic, version=version,
@@ -103,11 +105,11 @@ def open_reference_runner(model: Any, arithmetic: str = DEFAULT_ARITHMETIC,
                                  spec(model.output_tensors[0]), "given")
         softmax = bool(model.ops) and model.ops[-1].kind == "softmax"
         name = str(model.metadata.get("source", "integer network"))
-        return ReferenceRunner(model, _info("reference", description, name, contract, softmax, arithmetic,
+        return ReferenceRunner(model, runner_info("reference", description, name, contract, softmax, arithmetic,
                                             __version__))
     path, tfl = _parsed(model)
     contract = resolve_contract(path, tfl, frontend, labels)
-    info = _info("reference", description, str(path or tfl.path), contract, _ends_in_softmax(tfl), arithmetic,
+    info = runner_info("reference", description, str(path or tfl.path), contract, ends_in_softmax(tfl), arithmetic,
                  __version__)
     return ReferenceRunner(intmodel_from_tflite(tfl, arithmetic), info)
 
@@ -146,8 +148,8 @@ def open_litert_runner(model: Any, kernels: str = "reference", frontend: str | M
         engine = LiteRTEngine(path, resolver)
     except EngineUnavailableError as exc:
         raise EngineUnavailableError(f"{exc}{_INSTALL_HINT}") from None
-    info = _info("litert", f"ai-edge-litert {_version('ai-edge-litert')}, OpResolverType.{resolver}", str(path),
-                 contract, _ends_in_softmax(tfl), arithmetic, _version("ai-edge-litert"), {"litert_kernels": kernels})
+    info = runner_info("litert", f"ai-edge-litert {_version('ai-edge-litert')}, OpResolverType.{resolver}", str(path),
+                 contract, ends_in_softmax(tfl), arithmetic, _version("ai-edge-litert"), {"litert_kernels": kernels})
     return _EngineRunner(engine, info)
 
 
@@ -163,7 +165,7 @@ def open_tflm_runner(model: Any, frontend: str | Mapping[str, Any] | None = None
         engine = TFLMEngine(path)
     except EngineUnavailableError as exc:
         raise EngineUnavailableError(f"{exc}{_INSTALL_HINT}") from None
-    info = _info("tflm", f"TFLite Micro Python interpreter {_version('tflite-micro')}", str(path), contract,
-                 _ends_in_softmax(tfl), "tflite_micro", _version("tflite-micro"),
+    info = runner_info("tflm", f"TFLite Micro Python interpreter {_version('tflite-micro')}", str(path), contract,
+                 ends_in_softmax(tfl), "tflite_micro", _version("tflite-micro"),
                  {"arena_bytes": engine.arena_bytes})
     return _EngineRunner(engine, info)

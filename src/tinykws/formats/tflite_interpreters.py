@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -86,8 +87,6 @@ class LiteRTInterpreter(_MultiIO):
     def invoke_times(self, runs: int, warmup: int) -> list[float]:
         """Milliseconds of each of `runs` invocations on a zero input, after `warmup` untimed
         ones: timed here, in the process that runs the interpreter."""
-        import time
-
         self.interp.set_tensor(self.input["index"], np.zeros(self.input["shape"], dtype=self.input["dtype"]))
         try:
             for _ in range(warmup):

@@ -4,6 +4,8 @@ parameters derived as each engine's Prepare() does."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from tinykws.fixedpoint.arithmetic import activation_form
@@ -55,9 +57,13 @@ class ActivationImporter:
         return IntOp("mul", tuple(op.inputs[:2]), tuple(op.outputs), params, self.rounding("mul"))
 
     def op_sub(self, op: Operator) -> IntOp:
+        """SUB as ADD's parameters with the second input's multiplier negated, once here: the
+        rounding of both fixed-point steps is symmetric around zero, so ADD's kernel (numpy
+        and C) then computes TFLite's a - b."""
         a, b, out = self._int8(op, op.inputs[0], op.inputs[1], op.outputs[0])
         params = add_params(a.scale, a.zero_point, b.scale, b.zero_point, out.scale, out.zero_point,
                             self.act(op, out), self.rounding("sub"))
+        params = dataclasses.replace(params, input2_multiplier=-params.input2_multiplier)
         return IntOp("sub", tuple(op.inputs[:2]), tuple(op.outputs), params, self.rounding("sub"))
 
     def op_split(self, op: Operator) -> IntOp:

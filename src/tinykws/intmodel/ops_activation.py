@@ -1,5 +1,6 @@
 """int8 kernels of the operators recurrent and gated networks need: LOGISTIC, TANH,
-MUL, SUB, SPLIT and BATCH_MATMUL, each as TFLite's reference kernel of the engine whose
+MUL, SPLIT and BATCH_MATMUL (SUB runs ADD's kernel on parameters whose second multiplier
+the importer negated), each as TFLite's reference kernel of the engine whose
 arithmetic the parameters were derived for (see `tinykws.intmodel.params_elementwise`)."""
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from tinykws.fixedpoint.primitives import (
     multiply_by_quantized_multiplier,
     rounding_divide_by_pot,
 )
-from tinykws.intmodel.ops_elementwise import add
-from tinykws.intmodel.params import AddParams
 from tinykws.intmodel.params_elementwise import (
     ACTIVATION_INPUT_INTEGER_BITS,
     BatchMatMulParams,
@@ -51,15 +50,6 @@ def mul(p: MulParams, a: np.ndarray, b: np.ndarray, rounding: Rounding, out_dtyp
     product = (a.astype(np.int64) + p.input1_offset) * (b.astype(np.int64) + p.input2_offset)
     out = multiply_by_quantized_multiplier(product, p.output_multiplier, p.output_shift, rounding) + p.output_offset
     return np.clip(out, p.act_min, p.act_max).astype(out_dtype)
-
-
-def sub(p: AddParams, a: np.ndarray, b: np.ndarray, rounding: Rounding, out_dtype=np.int8) -> np.ndarray:
-    """SUB: ADD's arithmetic with the second input's multiplier negated (the rounding of
-    both fixed-point steps is symmetric around zero, so this is TFLite's a - b)."""
-    negated = AddParams(p.left_shift, p.input1_offset, p.input1_multiplier, p.input1_shift, p.input2_offset,
-                        -p.input2_multiplier, p.input2_shift, p.output_offset, p.output_multiplier,
-                        p.output_shift, p.act_min, p.act_max)
-    return add(negated, a, b, rounding, out_dtype)
 
 
 def split(p: SplitParams, x: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinykws.fixedpoint.lut import float_lut
-from tinykws.fixedpoint.primitives import Rounding, calculate_input_radius, frexp_multiplier, quantize_multiplier
+from tinykws.fixedpoint.primitives import Rounding, calculate_input_radius, frexp_multiplier
+from tinykws.intmodel.params import quantize_multiplier
 
 # The fixed-point LOGISTIC and TANH read their input as Q4.27 (TFLite's kInputIntegerBits).
 ACTIVATION_INPUT_INTEGER_BITS = 4

@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tinykws.fixedpoint.primitives import check_int32, dtype_range
-from tinykws.intmodel import ops_conv, ops_pool
+from tinykws.intmodel import ops_activation, ops_conv, ops_pool
 from tinykws.intmodel.graph import IntModel, IntOp
 from tinykws.intmodel.params import Geometry2D
 from tinykws.intmodel.requantizer import Requantizer, product_bound
@@ -76,10 +76,7 @@ def _constant(model: IntModel, op: IntOp, position: int) -> np.ndarray | None:
 
 def _float_exact(weights: np.ndarray, bias: np.ndarray, input_dtype, axis) -> bool:
     """Every partial sum of w * x (x raw input values) plus the folded bias is below 2^53."""
-    info = np.iinfo(input_dtype)
-    largest = max(abs(int(info.min)), abs(int(info.max)))
-    total = np.abs(weights.astype(np.int64)).sum(axis=axis) * largest + np.abs(bias)
-    return int(np.max(total, initial=0)) < FLOAT_EXACT
+    return product_bound(weights, 0, input_dtype, bias, axis) < FLOAT_EXACT
 
 
 def _folded_bias(weights: np.ndarray, bias: np.ndarray | None, offset: int, axis) -> np.ndarray:
@@ -253,12 +250,24 @@ def prepare_concatenation(model: IntModel, op: IntOp) -> Prepared | None:
     return concatenation
 
 
+def prepare_activation(model: IntModel, op: IntOp) -> Prepared | None:
+    """LOGISTIC / TANH of int8 input as a table of the kernel's own output for every code
+    (the generated C does the same): the fixed-point arithmetic runs 256 times, once."""
+    if _input_dtype(model, op) != np.int8:
+        return None
+    out_dtype = np.dtype(model.tensors[op.outputs[0]].dtype)
+    table = ops_activation.activation(op.params, np.arange(-128, 128, dtype=np.int8), op.rounding, out_dtype)
+    return lambda xs: table[xs[0].astype(np.intp) + 128]
+
+
 PREPARERS: dict[str, Callable[[IntModel, IntOp], Prepared | None]] = {
     "conv2d": prepare_conv2d,
     "depthwise_conv2d": prepare_depthwise,
     "fully_connected": prepare_fully_connected,
     "average_pool2d": prepare_average_pool,
     "concatenation": prepare_concatenation,
+    "logistic": prepare_activation,
+    "tanh": prepare_activation,
 }
 
 

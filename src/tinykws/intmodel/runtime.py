@@ -76,7 +76,7 @@ KERNELS: dict[str, Kernel] = {
     "logistic": lambda op, xs, dt, r: ops_activation.activation(op.params, xs[0], r, dt),
     "tanh": lambda op, xs, dt, r: ops_activation.activation(op.params, xs[0], r, dt),
     "mul": lambda op, xs, dt, r: ops_activation.mul(op.params, xs[0], xs[1], r, dt),
-    "sub": lambda op, xs, dt, r: ops_activation.sub(op.params, xs[0], xs[1], r, dt),
+    "sub": lambda op, xs, dt, r: ops_elementwise.add(op.params, xs[0], xs[1], r, dt),  # multiplier negated
     "split": lambda op, xs, dt, r: ops_activation.split(op.params, xs[0]),
     "batch_matmul": lambda op, xs, dt, r: ops_activation.batch_matmul(op.params, xs[0], xs[1], r, dt),
 }

@@ -53,7 +53,7 @@ def check_model(model: IntModel, source: str) -> None:
             for i in op.inputs:
                 if i >= 0 and i not in ready:
                     raise _Bad(f"reads tensor {model.tensors[i].name!r} before any operator computes it")
-            if len(op.outputs) != 1 and op.kind != "split":
+            if len(op.outputs) != 1 and op.kind not in _MULTI_OUTPUT_CHECKS:
                 raise _Bad(f"has {len(op.outputs)} outputs (one is supported)")
             outs = [model.tensors[i] for i in op.outputs]
             for out in outs:
@@ -65,10 +65,12 @@ def check_model(model: IntModel, source: str) -> None:
                     raise _Bad(f"output {out.name!r} has shape {out.shape}, more than {MAX_TENSOR:,} elements")
             out = outs[0]
             operands = [model.tensors[i] if i >= 0 else None for i in op.inputs]
-            if op.kind == "split":
-                _split(op, operands, outs)
-            else:
+            if op.kind in _MULTI_OUTPUT_CHECKS:
+                _MULTI_OUTPUT_CHECKS[op.kind](op, operands, outs)
+            elif op.kind in _CHECKS:
                 _CHECKS[op.kind](op, operands, out)
+            else:  # a kernel without a check here must not run unchecked
+                raise _Bad("has no shape check in the model validator")
             if op.kind in _SAME_TYPE:
                 _same_type(op, operands, outs)
             macs += _macs(op, operands, out)
@@ -304,3 +306,6 @@ _CHECKS = {
     "concatenation": _concatenation,
     "strided_slice": _strided_slice,
 }
+
+# Operators with several outputs: their check sees every output.
+_MULTI_OUTPUT_CHECKS = {"split": _split}

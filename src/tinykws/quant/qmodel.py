@@ -56,6 +56,11 @@ class WeightQuant:
     per_channel: bool
 
 
+# Element-wise operations of gated and recurrent models, in float (outputs quantized after).
+_GATED_OPS = {"mul": torch.mul, "sub": torch.sub, "logistic": torch.sigmoid, "tanh": torch.tanh,
+              "batch_matmul": torch.matmul}
+
+
 class QuantizedModel(nn.Module):
     """Fake-quant model over a folded FloatGraph.
 
@@ -190,6 +195,15 @@ class QuantizedModel(nn.Module):
         w, b = self.param(index, "weight"), self.param(index, "bias")
         if self.mode != "quantized":
             return w, b
+        # The steps of a recurrent layer share weights and input slot: quantized once a forward.
+        key = (self._param_prefix[index], self.slots[node.inputs[0]])
+        cached = self._forward_weights.get(key)
+        if cached is None:
+            cached = self._forward_weights[key] = self._quantized_weights(index, node, w, b)
+        return cached
+
+    def _quantized_weights(self, index: int, node: GraphNode, w: torch.Tensor,
+                           b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         wq = self.weight_quant(index)
         flat = w.reshape(-1) if node.kind == "affine" else w
         channel_dim = 0 if wq.per_channel else None
@@ -215,6 +229,7 @@ class QuantizedModel(nn.Module):
 
     def values(self, x: torch.Tensor) -> dict[int, torch.Tensor]:
         """Every graph value computed from input (B, 1, frames, features), by value id."""
+        self._forward_weights: dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = {}
         values = {self.graph.input: self._act(x.float(), self.graph.input)}
         for i, node in enumerate(self.graph.nodes):
             xs = [values[v] for v in node.inputs]
@@ -255,10 +270,8 @@ class QuantizedModel(nn.Module):
         if kind == "affine":
             w, b = self._weights(i, node)
             return xs[0] * w[None, :, None, :] + b[None, :, None, :]
-        if kind in ("mul", "sub", "logistic", "tanh", "batch_matmul"):
-            ops = {"mul": torch.mul, "sub": torch.sub, "logistic": torch.sigmoid, "tanh": torch.tanh,
-                   "batch_matmul": torch.matmul}
-            return ops[kind](*xs)
+        if kind in _GATED_OPS:
+            return _GATED_OPS[kind](*xs)
         if kind == "const":
             return self.param(i, "value")
         if kind == "select_step":

@@ -19,12 +19,6 @@ SEQUENCE_LAYOUTS = ("seq", "seq_cf")
 _GATES = ("r", "z", "n")
 
 
-def _arg(args: tuple, kwargs: dict, index: int, name: str, default=None):
-    if len(args) > index:
-        return args[index]
-    return kwargs.get(name, default)
-
-
 class SequenceOps:
     """op_* handlers for gated and recurrent models; uses the builder's value registry."""
 

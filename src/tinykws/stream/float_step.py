@@ -107,6 +107,7 @@ class _Op:
     dilation: int
     axis: int  # time axis of the input (for window / collapse)
     state_shape: tuple[int, ...]  # (1, ..., history, ...) for window / collapse with history
+    taps: torch.Tensor  # collapse: the rows of a window that the operator reads
 
 
 class FloatStreamStep:
@@ -132,7 +133,7 @@ class FloatStreamStep:
                 full[axis] = step_plan.history
                 shape = tuple(full)
             ops.append(_Op(node, _local(node), step_plan.kind, step_plan.history, step_plan.every,
-                           step_plan.dilation, axis, shape))
+                           step_plan.dilation, axis, shape, torch.arange(0, step_plan.history + 1, step_plan.every)))
         self.ops = tuple(ops)
 
     @classmethod
@@ -181,6 +182,6 @@ class FloatStreamStep:
             # collapse: every output row reads its own window of the buffer; the windows of
             # the n rows become a batch, the network has no time axis from here on
             windows = [buffer.narrow(op.axis, j, op.history + 1) for j in range(n)]
-            picked = torch.cat([w.index_select(op.axis, torch.arange(0, op.history + 1, op.every)) for w in windows])
+            picked = torch.cat([w.index_select(op.axis, op.taps) for w in windows])
             values[op.node.output] = op.fn(picked)
         return values[self.graph.output], tuple(new_state)

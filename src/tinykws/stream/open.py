@@ -101,11 +101,11 @@ def _torch_stepper(clip: ModelRunner, frontend, crnn_mode: str, mode: str) -> Fr
                                 "approximation, used only with mode='incremental'")
         step = CRNNStreamStep(net, crnn_mode)
         StreamingFrontend(frontend)
-        return TorchStepper(step, clip.info.labels, f"crnn_gru_att streaming ({crnn_mode} mode: the GRU state "
+        return TorchStepper(step, clip.info, f"crnn_gru_att streaming ({crnn_mode} mode: the GRU state "
                                                     "carried, an approximation of the windowed model), PyTorch")
     step = FloatStreamStep.from_model(net, tuple(clip.info.input.shape[-2:]), name)
     StreamingFrontend(frontend)  # refuses a front-end that cannot stream
-    return TorchStepper(step, clip.info.labels, f"{name} float streaming step, PyTorch float32")
+    return TorchStepper(step, clip.info, f"{name} float streaming step, PyTorch float32")
 
 
 class _TempStepper(IntStepper):

@@ -22,13 +22,6 @@ from tinykws.eval.runner import ModelRunner, RunnerInfo, TensorSpec, output_scor
 from tinykws.fixedpoint.primitives import quantize_real
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in float64."""
-    z = np.asarray(logits, np.float64)
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
-
-
 class FrameStepper(abc.ABC):
     """A streaming model with its state: `labels`, `lag` (frames), `description`."""
 
@@ -52,9 +45,10 @@ class FrameStepper(abc.ABC):
 class TorchStepper(FrameStepper):
     """A float streaming step (`FloatStreamStep` or `CRNNStreamStep`) in PyTorch."""
 
-    def __init__(self, step: Any, labels: Sequence[str], description: str):
+    def __init__(self, step: Any, info: RunnerInfo, description: str):
         self.step = step
-        self.labels = tuple(labels)
+        self.info = info
+        self.labels = tuple(info.labels)
         self.lag = int(step.lag)
         self.num_features = int(step.num_features)
         self.description = description
@@ -68,7 +62,7 @@ class TorchStepper(FrameStepper):
         if not len(frames):
             return np.zeros((0, len(self.labels)))
         logits, self.state = self.step.step(torch.from_numpy(frames), self.state)
-        return softmax(logits.numpy())
+        return output_scores(logits.numpy(), self.info)
 
 
 class IntStepper(FrameStepper):

@@ -103,7 +103,7 @@ def mcu_figures(artifact: str, target: str) -> dict[str, Any]:
     from tinykws.profile.model import profile_model
 
     try:
-        profile = profile_model(artifact, target=target)
+        profile = profile_model(artifact, target=target, decision=False)  # the network alone
     except (TinyKWSError, OSError) as exc:
         return {"target": target, "error": f"{type(exc).__name__}: {exc}"}
     return {"target": target, "board": profile.emulated_board, "instructions": profile.instructions,

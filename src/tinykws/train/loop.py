@@ -36,7 +36,7 @@ from tinykws.train.batches import (
     source_arrays,
     to_model_input,
 )
-from tinykws.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from tinykws.train.checkpoint import Checkpoint, load_checkpoint, non_finite_entries, save_checkpoint
 from tinykws.train.config import RunConfig
 from tinykws.train.distill import Teacher, load_teacher, teacher_only_inputs, teacher_rng
 from tinykws.train.hooks import TrainHook
@@ -336,7 +336,7 @@ def _check_finite_step(loss: torch.Tensor, net: torch.nn.Module, epoch: int, ste
     weights on all of them through the gradient all-reduce)."""
     loss = loss.detach()
     with torch.no_grad():
-        bad_weights = [name for name, p in net.named_parameters() if not bool(torch.isfinite(p).all())]
+        bad_weights = non_finite_entries(dict(net.named_parameters()))
     if bad_weights or not bool(torch.isfinite(loss)):
         what = (f"loss {float(loss):g}" if not bool(torch.isfinite(loss))
                 else f"{len(bad_weights)} weight tensor(s) hold NaN or Inf ({bad_weights[0]}, ...)")

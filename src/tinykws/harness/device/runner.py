@@ -26,6 +26,7 @@ from tinykws.codegen.source import tflite_path
 from tinykws.errors import ConfigError
 from tinykws.eval.runner import InferenceTiming, ModelRunner, RunnerInfo, TensorSpec
 from tinykws.export.contract import resolve_contract
+from tinykws.export.runners import ends_in_softmax, runner_info
 from tinykws.fixedpoint.primitives import dequantize_int, quantize_real
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.harness.device.protocol import DeviceError, ProtocolError
@@ -136,16 +137,6 @@ class DeviceRunner(ModelRunner):
             self._closer = None
 
 
-def _info(runtime: str, description: str, path: Path, contract, arithmetic: str, version: str,
-          facts: dict[str, Any]) -> RunnerInfo:
-    tfl = read_tflite(path)
-    softmax = any(op.opcode == "SOFTMAX" and tfl.main.outputs[0] in op.outputs for op in tfl.main.operators)
-    return RunnerInfo(runtime=runtime, description=description, model=str(path), labels=contract.labels,
-                      frontend=contract.frontend, input=contract.input, output=contract.output,
-                      output_kind="probabilities" if softmax else "logits", arithmetic=arithmetic, version=version,
-                      contract_source=contract.source, notes=contract.notes, facts=facts)
-
-
 def open_c_qemu_serial_runner(model: Any, board: str = "mps2-an386", workload: str | None = None,
                               input_format: str | None = None, clock_hz: float | None = None, cpi: float = 1.0,
                               chunk_bytes: int = 2000, timeout: float = 60.0,
@@ -198,9 +189,9 @@ def open_c_qemu_serial_runner(model: Any, board: str = "mps2-an386", workload: s
              "cpi_assumed": cpi, "flash_bytes": firmware.sizes.flash, "static_ram_bytes": firmware.sizes.static_ram,
              "arena_bytes": build.arena_bytes, "code_sha256": elf_sha, "device_firmware": profile["firmware"],
              "device_model": profile["model"], "wire_format": wire.kind, "icount_shift": ICOUNT_SHIFT}
-    info = _info("c-qemu-serial", f"tinykws generated C on qemu {board} ({b.core.name}) over the MLPerf Tiny "
-                 f"serial protocol, gcc -O2 ({tools['gcc']}), qemu {tools['qemu']}", path, contract, "tflite_micro",
-                 __version__, facts)
+    info = runner_info("c-qemu-serial", f"tinykws generated C on qemu {board} ({b.core.name}) over the MLPerf "
+                       f"Tiny serial protocol, gcc -O2 ({tools['gcc']}), qemu {tools['qemu']}", str(path), contract,
+                       ends_in_softmax(tfl), "tflite_micro", __version__, facts)
     # Under -icount shift S one instruction is 2^S ns: microseconds -> instructions.
     runner = DeviceRunner(session, info, wire, closer=closer, instructions_per_us=1000.0 / 2 ** ICOUNT_SHIFT,
                           clock_hz=clock, cpi=cpi, infer_timeout=timeout)
@@ -220,7 +211,8 @@ def open_serial_runner(model: Any, port: str = "", baudrate: int = 115200, workl
     if not port:
         raise ConfigError("the serial system under test needs port=/dev/tty... (--sut-option port=...)")
     path = tflite_path(model)
-    contract = resolve_contract(path, read_tflite(path), frontend, labels)
+    tfl = read_tflite(path)
+    contract = resolve_contract(path, tfl, frontend, labels)
     wire = wire_format(workload, input_format, contract.input)
     transport = SerialTransport(port, baudrate)
     try:
@@ -233,6 +225,6 @@ def open_serial_runner(model: Any, port: str = "", baudrate: int = 115200, workl
         raise
     facts = {"port": port, "baudrate": baudrate, "device_name": name, "device_firmware": profile["firmware"],
              "device_model": profile["model"], "wire_format": wire.kind}
-    info = _info("serial", f"a device on {port} speaking the MLPerf Tiny protocol ({name}, {profile['firmware']})",
-                 path, contract, "device", __version__, facts)
+    info = runner_info("serial", f"a device on {port} speaking the MLPerf Tiny protocol ({name}, "
+                       f"{profile['firmware']})", str(path), contract, ends_in_softmax(tfl), "device", __version__, facts)
     return DeviceRunner(session, info, wire, infer_timeout=timeout)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from tinykws.harness.device.protocol import (
-    INIT_DONE, DeviceTimeout, InferReply, ProtocolError, Reply, ReplyReader, encode_command, parse_infer,
+    DeviceTimeout, InferReply, ProtocolError, Reply, ReplyReader, encode_command, parse_infer,
     parse_lap,
 )
 from tinykws.harness.device.transport import Transport
@@ -119,4 +119,4 @@ class DeviceSession:
         self.transport.close()
 
 
-__all__ = ["DeviceSession", "INIT_DONE", "REFERENCE_CHUNK_BYTES"]
+__all__ = ["DeviceSession", "REFERENCE_CHUNK_BYTES"]
