@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tinykws.data.synth.manifest import MANIFEST_NAME
+from tinykws.train.mining import MANIFEST_NAME as MINED_MANIFEST
 from tinykws.environment import describe_environment
 from tinykws.fileio import write_json
 from tinykws.train.config import RunConfig
@@ -32,7 +33,9 @@ def _sha256(path: Path) -> str:
 
 
 def data_fingerprint(folder: str | os.PathLike) -> dict[str, Any]:
-    """A synthetic corpus: its manifest's SHA-256 and engine versions. Any other folder:
+    """A synthetic corpus: its manifest's SHA-256 and engine versions. A mined corpus: its
+    manifest's SHA-256 (the manifest names the teacher, the sources and every clip's parents)
+    and its clip count. Any other folder:
     the number of files and a SHA-256 over their relative paths and sizes (cheap: no file
     is read), which changes when a clip is added, removed or rewritten with another size."""
     root = Path(folder)
@@ -42,6 +45,11 @@ def data_fingerprint(folder: str | os.PathLike) -> dict[str, Any]:
         engines = {name: e.get("version", "") for name, e in doc.get("engines", {}).items()}
         return {"path": str(root), "kind": "synthetic corpus", "manifest_sha256": _sha256(manifest),
                 "engines": engines, "clips": len(doc.get("clips", {}))}
+    mined = root / MINED_MANIFEST
+    if mined.is_file():
+        doc = json.loads(mined.read_text(encoding="utf-8"))
+        return {"path": str(root), "kind": "mined corpus", "manifest_sha256": _sha256(mined),
+                "clips": len(doc.get("clips", []))}
     digest = hashlib.sha256()
     count = 0
     for dirpath, dirnames, filenames in os.walk(root):
