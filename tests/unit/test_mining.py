@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,8 +35,9 @@ def test_splice_joins_head_and_tail_at_the_head_onset():
     head = _burst(16000, 3000, 8000, 300.0, 0.8)
     tail = _burst(16000, 5000, 12000, 1000.0, 0.2)
     cut = _Cut(head=0, tail=1, head_len=1600, skip=800, gain=1.0)
-    out = splice(head, tail, cut)
-    onset = speech_onset(head)
+    made = splice(head, tail, cut)
+    out, onset = made.samples, speech_onset(head)
+    assert made.start == onset and made.head_samples == 1600
     assert out.shape == (16000,) and out.dtype == np.float32
     assert np.array_equal(out, np.round(out * 32768) / 32768)  # exactly what 16 bits hold
     assert not out[: onset].any()  # nothing before the head's onset
@@ -65,7 +67,7 @@ def test_mined_corpus_is_a_training_folder_labelled_by_the_teacher(mined, tone_m
     assert len(manifest["clips"]) == len(index.clips) == sum(result.kept.values()) > 0
     assert set(result.kept) == {"yes", "no", "unknown"}  # silence is never mined
     assert result.kept["yes"] <= 4 and result.kept["no"] <= 4 and result.kept["unknown"] <= 8
-    assert 0 < result.candidates_scored <= 1500
+    assert 0 < result.candidates_drawn <= 1500
     # Re-scoring each written file gives its folder's label back, with the recorded probability.
     teacher = load_teacher(tone_model.checkpoint)
     frontend = build_frontend(teacher.frontend).torch_module()
@@ -78,6 +80,7 @@ def test_mined_corpus_is_a_training_folder_labelled_by_the_teacher(mined, tone_m
         assert labels[int(p.argmax())] == record["label"]
         assert float(p.max()) == pytest.approx(record["p"], abs=1e-3) and record["p"] >= opts.min_confidence
         assert record["head"] in train_clips and record["tail"] in train_clips  # never validation clips
+        assert 0 < record["head_samples"] <= 0.25 * 16000 and 0 <= record["start"] <= 12000
 
 
 def test_a_run_records_the_mined_corpus_it_trained_on(mined):
@@ -132,3 +135,36 @@ def test_mine_refuses_bad_options_and_a_users_folder(tone_model, tiny_raw_datase
     assert (mine_dir / "notes.txt").read_text() == "keep me"
     with pytest.raises(DataError):
         mine_splices(MineOptions(**{**base, "sources": (str(tmp_path / "missing"),)}))
+
+
+def test_a_corrupt_clip_met_while_mining_leaves_no_output(tone_model, tiny_raw_dataset, tmp_path, capsys):
+    import shutil
+
+    from datagen import write_corrupt
+
+    source = tmp_path / "src"
+    shutil.copytree(tiny_raw_dataset.root, source)
+    train_clip = next(c for c in load_index(source).select("train") if c.word == "yes")
+    write_corrupt(Path(train_clip.path))  # found only when a candidate first uses it
+    out = tmp_path / "out"
+    assert main(["data", "mine", "--teacher", str(tone_model.checkpoint), "--from", str(source),
+                 "--out", str(out), "--per-class", "50", "--candidates", "3000", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert train_clip.path.split("/")[-1] in err and "Traceback" not in err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out.tmp")]
+
+
+def test_a_teacher_whose_outputs_do_not_match_its_labels_is_refused(tiny_raw_dataset, tmp_path):
+    # A float .tflite teacher is read with the 12 MLPerf labels; the tone model has 4 outputs.
+    from tinykws.audio.frontends import build_frontend
+    from tinykws.export.float_tflite import export_float_tflite
+    from tinykws.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("ds_cnn", num_classes=4).eval()
+    teacher = tmp_path / "four.tflite"
+    export_float_tflite(model, teacher, build_frontend("mlperf_mfcc").to_dict(), ["yes", "no", "silence", "unknown"])
+    with pytest.raises(ConfigError, match="has 4 outputs, not the 12"):
+        mine_splices(MineOptions(teacher=str(teacher), sources=(str(tiny_raw_dataset.root),),
+                                 out_dir=str(tmp_path / "o"), tflite_frontend="mlperf_mfcc"))
+    assert not (tmp_path / "o").exists()

@@ -31,7 +31,7 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--per-class", type=positive_int, default=1500, metavar="N",
                    help="clips kept per keyword; 'unknown' keeps twice as many (default 1500)")
     p.add_argument("--candidates", type=positive_int, default=100_000, metavar="N",
-                   help="score at most N candidates (default 100000)")
+                   help="draw at most N candidates (default 100000)")
     p.add_argument("--min-confidence", type=positive_float, default=0.6, metavar="P",
                    help="keep a candidate when the teacher's top class has at least P (default 0.6)")
     p.add_argument("--tflite-model", default="ds_cnn", metavar="NAME",
@@ -68,9 +68,9 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         kept = ", ".join(f"{k} {v}" for k, v in result.kept.items())
-        print(f"{result.out_dir}: {sum(result.kept.values()):,} clips from {result.candidates_scored:,} "
+        print(f"{result.out_dir}: {sum(result.kept.values()):,} clips from {result.candidates_drawn:,} "
               f"candidates in {result.seconds:.1f} s ({kept})")
         print(f"manifest: {result.manifest}")
-    for note in result.notes:
-        print(f"note: quota not filled: {note}")
+        for note in result.notes:
+            print(f"note: quota not filled: {note}")
     return 0

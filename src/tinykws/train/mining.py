@@ -12,8 +12,10 @@ labelled "unknown". The teacher scores exactly what is written (16-bit samples),
 re-scoring a file gives its label back.
 
 The result is a raw Speech Commands folder (`<label>/splice<k>_nohash_0.wav`, empty list
-files: every clip is training data) with `mine_manifest.json` (teacher, sources, settings, and for
-each clip its two parents, cut points and teacher probability). Train on it as one more
+files: every clip is training data; clips the teacher calls "unknown" go to `unknown_splice/`,
+which the 12-class view reads as unknown) with `mine_manifest.json` (teacher, sources,
+settings, and for each clip its two parents, cut points, placement and teacher probability).
+Memory: the parents are cached as int16, 32 KB a clip (3.4 GB for all of Speech Commands). Train on it as one more
 source, with the same teacher for distillation.
 """
 
@@ -29,18 +31,21 @@ import numpy as np
 import torch
 
 from tinykws.audio.frontends import build_frontend
+from tinykws.audio.frontends.microfrontend import float_to_int16
 from tinykws.audio.io import DEFAULT_SAMPLE_RATE, load_audio, write_wav
 from tinykws.data.items import CLIP_SAMPLES
 from tinykws.data.labels import MLPERF_LABELS, SILENCE_LABEL, UNKNOWN_LABEL
 from tinykws.data.layouts import TESTING_LIST, VALIDATION_LIST, load_index
 from tinykws.errors import ConfigError
 from tinykws.fileio import atomic_dir, write_json
+from tinykws.train.batches import WAVEFORM, to_model_input
 from tinykws.train.distill import load_teacher
 
 ONSET_WINDOW = 160  # samples (10 ms) of the energy envelope that finds where speech starts
 ONSET_THRESHOLD = 0.1  # of the envelope's maximum
 CROSSFADE = 80  # samples (5 ms) joining head and tail without a click
 MIN_TAIL = 800  # samples (50 ms): a shorter rest is no word
+LATEST_START = 12_000  # samples: a splice starts by 0.75 s, so that 0.25 s of it fits the clip
 MANIFEST_NAME = "mine_manifest.json"
 MANIFEST_KIND = "teacher-mined splices"
 
@@ -55,7 +60,7 @@ class MineOptions:
     tail_sources: tuple[str, ...] = ()  # where the rests come from (default: `sources`)
     per_class: int = 1500  # clips kept per keyword; "unknown" keeps unknown_factor times as many
     unknown_factor: float = 2.0
-    candidates: int = 100_000  # at most this many are scored
+    candidates: int = 100_000  # at most this many are drawn (a part too short is not scored)
     min_confidence: float = 0.6
     head_ms: tuple[float, float] = (15.0, 250.0)  # head length after its clip's onset
     skip_ms: tuple[float, float] = (20.0, 250.0)  # what the tail leaves out after its onset
@@ -81,11 +86,11 @@ class MineOptions:
 
 @dataclass(frozen=True)
 class MineResult:
-    """A mined corpus: clips kept per label, how many candidates were scored, time (s)."""
+    """A mined corpus: clips kept per label, how many candidates were drawn, time (s)."""
 
     out_dir: str
     kept: dict[str, int]
-    candidates_scored: int
+    candidates_drawn: int
     seconds: float
     manifest: str
     quotas_filled: bool
@@ -111,12 +116,25 @@ def speech_onset(x: np.ndarray) -> int:
     return int(above[0]) if len(above) else 0
 
 
-def splice(head_clip: np.ndarray, tail_clip: np.ndarray, cut: _Cut) -> np.ndarray | None:
-    """The head of one clip (from its onset, `cut.head_len` samples) joined by a 5 ms
-    crossfade to the rest of another (from its onset + `cut.skip`), placed where the head's
-    speech started, as a 1 s int16-exact float32 clip; None when a part is too short."""
+@dataclass(frozen=True)
+class Splice:
+    """A spliced clip (int16-exact float32 samples), where it starts and how much of the
+    head it holds (samples)."""
+
+    samples: np.ndarray
+    start: int
+    head_samples: int
+
+
+def splice(head_clip: np.ndarray, tail_clip: np.ndarray, cut: _Cut,
+           onsets: tuple[int, int] | None = None) -> Splice | None:
+    """The head of one clip (from its onset, `cut.head_len` samples, fewer near the clip's
+    end) joined by a 5 ms crossfade to the rest of another (from its onset + `cut.skip`),
+    placed where the head's speech started (at the latest at LATEST_START), as a clip of the
+    head clip's length; None when a part is too short or silent. `onsets`: the two clips'
+    `speech_onset`s, when known."""
     n = len(head_clip)
-    onset_h, onset_t = speech_onset(head_clip), speech_onset(tail_clip)
+    onset_h, onset_t = onsets if onsets is not None else (speech_onset(head_clip), speech_onset(tail_clip))
     head = head_clip[onset_h: onset_h + cut.head_len].astype(np.float32)
     tail = tail_clip[onset_t + cut.skip:].astype(np.float32)
     if len(head) <= CROSSFADE or len(tail) < MIN_TAIL:
@@ -129,16 +147,12 @@ def splice(head_clip: np.ndarray, tail_clip: np.ndarray, cut: _Cut) -> np.ndarra
     ramp = np.linspace(0.0, 1.0, CROSSFADE, dtype=np.float32)
     joined = np.concatenate([head[:-CROSSFADE], head[-CROSSFADE:] * ramp[::-1] + tail[:CROSSFADE] * ramp,
                              tail[CROSSFADE:]])
-    start = min(onset_h, n - MIN_TAIL * 5)
+    start = min(onset_h, LATEST_START)
     out = np.zeros(n, np.float32)
     part = joined[: n - start]
     out[start: start + len(part)] = part
     # What is written is 16-bit: the teacher must score those very samples.
-    return _to_int16(out).astype(np.float32) / 32768.0
-
-
-def _to_int16(x: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(x, -1.0, 32767 / 32768) * 32768.0).astype(np.int16)
+    return Splice(float_to_int16(out).astype(np.float32) / 32768.0, start, len(head))
 
 
 def _pools(sources: Sequence[str]) -> tuple[list[str], list[list[int]]]:
@@ -173,17 +187,28 @@ def mine_splices(opts: MineOptions, on_batch: Callable[[int, dict[str, int]], No
     frontend = build_frontend(teacher.frontend).torch_module() if teacher.frontend else None
     if frontend is None:
         raise ConfigError(f"data mine: the teacher {opts.teacher} names no front-end")
+    width = teacher.logits(to_model_input(np.zeros((1, CLIP_SAMPLES), np.float32), WAVEFORM, frontend)).shape[1]
+    if width != len(labels):
+        raise ConfigError(f"data mine: the teacher {opts.teacher} has {width} outputs, not the "
+                          f"{len(labels)} of its labels ({', '.join(labels)})")
     paths, groups = _pools(opts.sources)
     tail_paths, tail_groups = _pools(opts.tail_sources) if opts.tail_sources else (paths, groups)
     quotas = _quotas(labels, opts)
     kept = {label: 0 for label in quotas}
     rng = np.random.default_rng([int(opts.seed), 0x5911CE])
-    audio: dict[str, np.ndarray] = {}
+    audio: dict[str, tuple[np.ndarray, int]] = {}
 
-    def clip(path: str) -> np.ndarray:
+    def clip(path: str) -> tuple[np.ndarray, int]:
+        """A parent as int16-exact float32 samples and its speech onset (cached as int16)."""
         if path not in audio:
-            audio[path] = load_audio(path, DEFAULT_SAMPLE_RATE, CLIP_SAMPLES)
-        return audio[path]
+            x = load_audio(path, DEFAULT_SAMPLE_RATE, CLIP_SAMPLES)
+            audio[path] = (float_to_int16(x), speech_onset(x))
+        samples, onset = audio[path]
+        return samples.astype(np.float32) / 32768.0, onset
+
+    def make(cut: _Cut) -> Splice | None:
+        (head, onset_h), (tail, onset_t) = clip(paths[cut.head]), clip(tail_paths[cut.tail])
+        return splice(head, tail, cut, (onset_h, onset_t))
 
     def draw() -> _Cut:
         head = groups[rng.integers(len(groups))]
@@ -196,45 +221,44 @@ def mine_splices(opts: MineOptions, on_batch: Callable[[int, dict[str, int]], No
         )
 
     records: list[dict] = []
-    scored = 0
+    drawn = 0
     with atomic_dir(opts.out_dir, "data mine") as stage:
         for label in quotas:
             (stage / _folder(label)).mkdir()
         for name in (VALIDATION_LIST, TESTING_LIST):
             (stage / name).write_text("", encoding="utf-8")
-        while scored < opts.candidates and any(kept[k] < q for k, q in quotas.items()):
-            cuts = [draw() for _ in range(min(opts.batch, opts.candidates - scored))]
-            scored += len(cuts)
-            made = [(cut, splice(clip(paths[cut.head]), clip(tail_paths[cut.tail]), cut)) for cut in cuts]
-            made = [(cut, x) for cut, x in made if x is not None]
+        while drawn < opts.candidates and any(kept[k] < q for k, q in quotas.items()):
+            cuts = [draw() for _ in range(min(opts.batch, opts.candidates - drawn))]
+            drawn += len(cuts)
+            made = [(cut, x) for cut, x in ((cut, make(cut)) for cut in cuts) if x is not None]
             if not made:
                 continue
-            with torch.no_grad():
-                features = frontend(torch.from_numpy(np.stack([x for _, x in made]))).float().unsqueeze(1)
-                probs = torch.softmax(teacher.logits(features), dim=1).numpy()
+            features = to_model_input(np.stack([x.samples for _, x in made]), WAVEFORM, frontend)
+            probs = torch.softmax(teacher.logits(features), dim=1).numpy()
             for (cut, x), p in zip(made, probs):
                 top = int(p.argmax())
                 label = labels[top]
                 if label not in quotas or p[top] < opts.min_confidence or kept[label] >= quotas[label]:
                     continue
                 name = f"{_folder(label)}/splice{len(records):06d}_nohash_0.wav"
-                write_wav(stage / name, _to_int16(x), DEFAULT_SAMPLE_RATE)
+                write_wav(stage / name, float_to_int16(x.samples), DEFAULT_SAMPLE_RATE)
                 kept[label] += 1
                 records.append({"file": name, "label": label, "p": round(float(p[top]), 4),
                                 "head": paths[cut.head], "tail": tail_paths[cut.tail],
-                                "head_samples": cut.head_len, "skip_samples": cut.skip, "gain": round(cut.gain, 4)})
+                                "start": x.start, "head_samples": x.head_samples, "skip_samples": cut.skip,
+                                "gain": round(cut.gain, 4)})
             if on_batch is not None:
-                on_batch(scored, dict(kept))
+                on_batch(drawn, dict(kept))
         filled = all(kept[k] >= q for k, q in quotas.items())
         notes = () if filled else tuple(
-            f"{k}: {kept[k]} of {q} after {scored:,} candidates" for k, q in quotas.items() if kept[k] < q)
+            f"{k}: {kept[k]} of {q} after {drawn:,} candidates" for k, q in quotas.items() if kept[k] < q)
         settings = {k: v for k, v in asdict(opts).items() if k != "out_dir"}
         write_json(stage / MANIFEST_NAME, {
             "kind": MANIFEST_KIND, "labels": list(labels), "settings": settings,
-            "kept": kept, "candidates_scored": scored, "clips": records,
+            "kept": kept, "candidates_drawn": drawn, "clips": records,
         })
     out = Path(opts.out_dir)
-    return MineResult(str(out), kept, scored, time.perf_counter() - t0, str(out / MANIFEST_NAME), filled, notes)
+    return MineResult(str(out), kept, drawn, time.perf_counter() - t0, str(out / MANIFEST_NAME), filled, notes)
 
 
 def _folder(label: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from tinykws.data.synth.manifest import MANIFEST_NAME
 from tinykws.train.mining import MANIFEST_NAME as MINED_MANIFEST
+from tinykws.train.mining import read_manifest
 from tinykws.environment import describe_environment
 from tinykws.fileio import write_json
 from tinykws.train.config import RunConfig
@@ -47,7 +48,7 @@ def data_fingerprint(folder: str | os.PathLike) -> dict[str, Any]:
                 "engines": engines, "clips": len(doc.get("clips", {}))}
     mined = root / MINED_MANIFEST
     if mined.is_file():
-        doc = json.loads(mined.read_text(encoding="utf-8"))
+        doc = read_manifest(root)
         return {"path": str(root), "kind": "mined corpus", "manifest_sha256": _sha256(mined),
                 "clips": len(doc.get("clips", []))}
     digest = hashlib.sha256()
