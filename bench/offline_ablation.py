@@ -7,8 +7,10 @@ and epoch size as the others of its table:
     partial      the partial Speech Commands copy only
     teacher      + distillation from the MLPerf float reference model
     synth        + the synthetic corpora, no teacher
-    both         + both: recipes/kws12_offline.yaml
+    both         + both: the recipe before issue 14 (20 epochs, no mined splices)
     <knob rows>  `both` with one setting changed: the go/on/off corpus share, alpha, the seed
+    o.e60        `both` trained 60 epochs instead of 20
+    o.final      + teacher-mined splices (tinykws data mine), 60 epochs: recipes/kws12_offline.yaml
     o.levers     `both` with the synthetic-only levers below; o.mix: + teacher-only inputs
     b.final      recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule
   synthetic speech only (recipes/kws12_synth.yaml, no real clip, no teacher):
@@ -16,6 +18,10 @@ and epoch size as the others of its table:
     s.<lever>    s.base plus one lever: real noise recordings, real + generated noise,
                  simulated rooms and microphones, SpecAugment
     s.final      recipes/kws12_synth.yaml: the levers that helped, together
+    s.mined      s.final + splices mined by s.final's model and distillation from it (needs
+                 s.final's run and `tinykws data mine --teacher
+                 runs/offline_ablation/s.final/best.pt --from .cache/synth_kws12_big
+                 --out .cache/splice_synth`)
 
 Each row's best checkpoint (chosen on validation data only: held-out synthetic speakers, plus
 the partial copy's validation list for offline rows) is scored on a dev set, the partial real
@@ -24,8 +30,8 @@ train on it), which is what the levers were chosen on, and once on
 ../shared/data/sc12_test_dev: top-1 and per-class accuracy. Training a row takes 5-60 minutes
 on 2 busy cores: it is a benchmark, not a test. Finished rows are reused (a run folder whose
 last epoch is done is only re-scored), an interrupted row resumes from its last.pt, and rows
-measured by earlier invocations stay in the JSON. The synthetic corpora must exist first (the
-commands are in the recipe headers).
+measured by earlier invocations stay in the JSON. The synthetic and mined corpora must exist
+first (the commands are in the recipe headers).
 
     .venv/bin/python bench/offline_ablation.py [--table synth|offline|all] [--rows s.base,s.final]
         [--threads 1] [--runs-dir runs/offline_ablation] [--json bench/results/offline_ablation.json]
@@ -51,6 +57,14 @@ SYNTH = "recipes/kws12_synth.yaml"
 BC = "recipes/kws12_offline_bc_resnet.yaml"
 NO_TEACHER = "distill.teacher="
 WATCHED = ("go", "on", "off", "stop", "silence")
+
+# kws12_offline.yaml as it was before issue 14: three sources (no mined splices), 20 epochs.
+# The recipe's sweeps (recipes/sweeps/*_10x.yaml) pin the same.
+PRE_SPLICE_SOURCES = (
+    "data.sources=[{path: ../../shared/data/speech_commands_partial, layout: raw, weight: 3.0},"
+    " {path: ../.cache/synth_kws12, layout: raw, weight: 1.5}, {path: ../.cache/synth_go_on_off, layout: raw, weight: 1.5}]",
+)
+PRE_SPLICE = PRE_SPLICE_SOURCES + ("train.epochs=20",)
 
 # The synthetic-only levers on kws12_offline.yaml: the big corpus with real + generated noise,
 # rooms, microphone colouring, speed change and SpecAugment, 30 epochs.
@@ -105,12 +119,14 @@ class Row:
 ROWS = (
     Row("partial", REAL, (NO_TEACHER,), "partial Speech Commands copy only"),
     Row("teacher", REAL, (), "+ teacher (distillation, alpha 0.5, T 4)"),
-    Row("synth", MAIN, (NO_TEACHER,), "+ synthetic corpora (no teacher)"),
-    Row("both", MAIN, (), "+ synthetic + teacher (recipes/kws12_offline.yaml)"),
-    Row("goonoff0.5", MAIN, ("data.sources.2.weight=0.5",), "both, go/on/off corpus weight 0.5 (of 5.0)"),
-    Row("goonoff3", MAIN, ("data.sources.2.weight=3.0",), "both, go/on/off corpus weight 3.0 (of 7.5)"),
-    Row("alpha0.8", MAIN, ("distill.alpha=0.8",), "both, distillation alpha 0.8 instead of 0.5"),
-    Row("seed1", MAIN, ("train.seed=1",), "both, another seed (run-to-run spread)"),
+    Row("synth", MAIN, PRE_SPLICE + (NO_TEACHER,), "+ synthetic corpora (no teacher)"),
+    Row("both", MAIN, PRE_SPLICE, "+ synthetic + teacher (the recipe before issue 14)"),
+    Row("goonoff0.5", MAIN, PRE_SPLICE + ("data.sources.2.weight=0.5",), "both, go/on/off corpus weight 0.5 (of 5.0)"),
+    Row("goonoff3", MAIN, PRE_SPLICE + ("data.sources.2.weight=3.0",), "both, go/on/off corpus weight 3.0 (of 7.5)"),
+    Row("alpha0.8", MAIN, PRE_SPLICE + ("distill.alpha=0.8",), "both, distillation alpha 0.8 instead of 0.5"),
+    Row("seed1", MAIN, PRE_SPLICE + ("train.seed=1",), "both, another seed (run-to-run spread)"),
+    Row("o.e60", MAIN, PRE_SPLICE_SOURCES, "both, 60 epochs instead of 20"),
+    Row("o.final", MAIN, (), "o.e60 + teacher-mined splices (recipes/kws12_offline.yaml)"),
     # --- synthetic speech only (no real clip, no teacher): each lever alone on the base ---
     Row("s.base", SYNTH, SYNTH_BASE, "synthetic only: 1,500 clips a keyword, reference augmentation",
         "synth", "all"),
@@ -124,6 +140,11 @@ ROWS = (
         "synth", "all"),
     Row("s.final", SYNTH, (), "recipes/kws12_synth.yaml: real + generated noise, channel, SpecAugment",
         "synth", "all"),
+    Row("s.mined", SYNTH, (
+        "data.sources=[{path: ../.cache/synth_kws12_big, layout: raw, weight: 1.0, noise: [%s, %s]},"
+        " {path: ../.cache/splice_synth, layout: raw, weight: 0.5, noise: [%s, %s]}]" % ((REAL_NOISE, CORPUS_NOISE) * 2),
+        "distill.teacher=../runs/offline_ablation/s.final/best.pt"),
+        "s.final + splices mined by s.final's model (weight 0.5 of 1.5), distilled from it", "synth", "all"),
     Row("s.unknown20", SYNTH, ("data.unknown_percentage=20.0",), "s.final with 20 % unknown words instead of 10 %",
         "synth", "all"),
     # --- offline material: the synthetic-only levers on kws12_offline ---------------------
