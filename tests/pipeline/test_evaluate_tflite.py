@@ -146,6 +146,16 @@ def test_bad_input_is_a_clear_error(exported, tiny_folder_dataset, tmp_path, cap
     assert main(["evaluate", str(foreign), "--data", data, "--no-progress"]) == 2
     assert "--frontend" in capsys.readouterr().err
 
+    # A float .tflite in the integer runtime: the error names the runtime that runs it.
+    from tinykws.export.float_tflite import export_float_tflite
+
+    float_file = tmp_path / "float.tflite"
+    export_float_tflite(build_model("ds_cnn", layers=[[8, 10, 4, 2, 2]]).eval(), float_file,
+                        build_frontend("mlperf_mfcc").to_dict(), list(MLPERF_LABELS))
+    assert main(["evaluate", str(float_file), "--data", data, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "float.tflite" in err and "int8 models only" in err and "litert runtime" in err and "Traceback" not in err
+
     # A missing interpreter package is named, with the way out.
     monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
     assert main(["evaluate", str(exported.tflite_path), "--data", data, "--runtime", "litert", "--no-progress"]) == 2

@@ -299,11 +299,15 @@ def intmodel_from_tflite(model: str | os.PathLike | TFLiteModel, arithmetic: str
         model = read_tflite(model)
     source = model.path or "<tflite model>"
     importer = _Importer(model, arithmetic, source)
-    ops = tuple(importer.convert(op) for op in importer.graph.operators)
+    # Checked before the operators, so that a float model is named as such, not by its first
+    # float operator.
     for index in importer.graph.inputs:
         t = importer.tensors[index]
         if t.dtype != np.int8:
-            raise UnsupportedOpError(f"{source}: input {t.name!r} is {t.dtype.name}; only int8 inputs are supported")
+            hint = " (run a float .tflite with the litert runtime)" if t.dtype == np.float32 else ""
+            raise UnsupportedOpError(f"{source}: input {t.name!r} is {t.dtype.name}; the integer runtime "
+                                     f"runs int8 models only{hint}")
+    ops = tuple(importer.convert(op) for op in importer.graph.operators)
     metadata = {"source": source, "description": model.description, "tflite_metadata": dict(model.metadata)}
     imported = IntModel(tensors=tuple(importer.tensors), ops=ops, inputs=tuple(importer.graph.inputs),
                         outputs=tuple(importer.graph.outputs), arithmetic=arithmetic, metadata=metadata)
