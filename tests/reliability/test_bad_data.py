@@ -142,3 +142,21 @@ def test_extraction_through_a_symlinked_class_folder_merges_nothing(tmp_path, re
     (out / "yes").symlink_to(elsewhere, target_is_directory=True)
     refused(_download(archive, out), out / "yes", "symbolic link")
     assert sorted(p.name for p in out.iterdir()) == ["yes"] and list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("module", ["tinykws.eval.runner", "torch"])
+def test_ctrl_c_while_modules_load_ends_quietly(module):
+    # A real SIGINT at a fixed point: when the command line first imports `module` (a verb's
+    # dependency while the parser is built; torch for --threads).
+    code = (
+        "import signal, sys\n"
+        "def hook(event, args):\n"
+        f"    if event == 'import' and args[0] == {module!r}:\n"
+        "        signal.raise_signal(signal.SIGINT)\n"
+        "sys.addaudithook(hook)\n"
+        "from tinykws.cli.main import main\n"
+        "sys.exit(main(['--threads', '1', 'data', 'info', '.']))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, timeout=120)
+    assert child.returncode == 130 and child.stderr.decode() == "tinykws: interrupted\n"

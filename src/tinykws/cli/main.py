@@ -36,16 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0 if args.verb is None else 2
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    # Everything after the package's own import is inside the handlers, so that Ctrl-C while
+    # the verbs' modules or torch load stops as quietly as Ctrl-C while a verb runs.
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0 if args.verb is None else 2
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
         status = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, inside the handler below
         return status
