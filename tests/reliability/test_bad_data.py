@@ -160,3 +160,18 @@ def test_ctrl_c_while_modules_load_ends_quietly(module):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, timeout=120)
     assert child.returncode == 130 and child.stderr.decode() == "tinykws: interrupted\n"
+
+
+def test_quantize_names_every_unreadable_clip_then_skips_them_on_request(two_bad_clips, tone_model, tiny_raw_dataset,
+                                                                        tmp_path, refused, capsys):
+    root, flac, wav = two_bad_clips  # the test data; calibration comes from a clean raw dataset
+    out = tmp_path / "q"
+    argv = ["quantize", tone_model.checkpoint, "--data", tiny_raw_dataset.root, "--test-data", root,
+            "--out", out, "--no-progress", "--no-arena"]
+    line = refused(argv, "2 unreadable audio file(s)", flac, wav, "--skip-unreadable")
+    assert not out.exists()
+    assert main([str(a) for a in argv] + ["--skip-unreadable", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert sorted(summary["skipped_unreadable"]) == sorted([str(flac), str(wav)]) and "header claims" in line
+    assert summary["test_clips"] == sum(1 for p in root.rglob("*") if p.suffix in (".wav", ".flac")) - 2
+    assert (out / "model.tflite").is_file()

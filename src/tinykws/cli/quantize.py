@@ -51,6 +51,8 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--seed", type=count, default=None, help="seed for choosing clips (default 0)")
     p.add_argument("--no-arena", action="store_true", help="do not run TFLite Micro to measure the arena")
     p.add_argument("--no-verify", action="store_true", help="do not run the written file in every engine")
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="leave out calibration and test clips that cannot be decoded (default: name them all and stop)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     quant, export, calib_data, test_data = resolve_settings(args)
     try:
         result = quantize_job(args.source, args.out, quant, export, calib_data, test_data,
-                              progress=not args.no_progress)
+                              progress=not args.no_progress, skip_unreadable=args.skip_unreadable)
     except VerificationError as exc:
         print(f"tinykws: error: {exc}", file=sys.stderr)
         return 3
@@ -116,5 +118,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {line}")
     for note in result.notes:
         print(f"note: {note}")
+    if result.skipped_unreadable:
+        print(f"skipped {len(result.skipped_unreadable)} unreadable clip(s) (--skip-unreadable)", file=sys.stderr)
     print(f"wrote {result.checkpoint_path}, {result.summary_path}")
     return 0

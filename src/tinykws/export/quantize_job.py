@@ -69,6 +69,7 @@ class QuantizeResult:
     qat_losses: tuple[float, ...] = ()
     verification: Verification | None = None
     notes: tuple[str, ...] = ()
+    skipped_unreadable: tuple[str, ...] = ()  # clips left out (skip_unreadable), calibration and test
     # The evaluations behind `accuracy` (metrics and outputs), by name; not in the summary.
     evaluations: dict[str, Evaluation] = field(default_factory=dict, repr=False, compare=False)
 
@@ -94,12 +95,14 @@ def _accuracy(evaluation: Evaluation) -> float:
 
 def quantize_job(source: str | os.PathLike, out_dir: str | os.PathLike, quant: QuantSection,
                  export: ExportSection, data_dir: str | os.PathLike, test_dir: str | os.PathLike | None = None,
-                 progress: bool = False) -> QuantizeResult:
+                 progress: bool = False, skip_unreadable: bool = False) -> QuantizeResult:
     """Quantize the float model at `source` and write everything to `out_dir`.
 
     Calibration (and QAT) clips come from the training split of `data_dir`; accuracy and
     verification use the test split of `test_dir` (default: the validation split of
-    `data_dir`). Raises VerificationError (after writing) when an engine disagrees.
+    `data_dir`). Unreadable clips are all named in one DataError, or with `skip_unreadable`
+    left out and listed in the result. Raises VerificationError (after writing) when an
+    engine disagrees.
     """
     quant.validate()
     config = quant_config(quant)
@@ -107,22 +110,25 @@ def quantize_job(source: str | os.PathLike, out_dir: str | os.PathLike, quant: Q
     info = float_runner.info
     frontend = frontend_from_dict(info.frontend)
     calib = dataset_features(data_dir, "train", frontend, info.labels, limit=quant.calib_clips, seed=quant.seed,
-                             progress=progress)
+                             progress=progress, skip_unreadable=skip_unreadable)
     test_split = "test" if test_dir is not None else "validation"
     test = dataset_features(test_dir if test_dir is not None else data_dir, test_split, frontend, info.labels,
-                            progress=progress)
+                            progress=progress, skip_unreadable=skip_unreadable)
+    skipped = calib.skipped + test.skipped
     test_source = f"{test_split} split of {test_dir if test_dir is not None else data_dir} ({len(test)} clips)"
     qmodel = quantize_ptq(float_runner.model, calib.features, config, info.input.shape)
     losses: tuple[float, ...] = ()
     if quant.qat_epochs > 0:
         train = dataset_features(data_dir, "train", frontend, info.labels, limit=quant.qat_clips,
-                                 seed=quant.seed + 1, progress=progress)
+                                 seed=quant.seed + 1, progress=progress, skip_unreadable=skip_unreadable)
+        skipped += train.skipped
         teacher = float_runner.model if quant.qat_distill else None
         losses = finetune_qat(qmodel, train.features, train.targets, quant.qat_epochs, lr=quant.qat_lr,
                               seed=quant.seed, teacher=teacher).losses
     out = Path(out_dir)
     with atomic_dir(out, "quantize") as tmp:
-        result = _write_and_check(qmodel, float_runner, tmp, test, test_source, export, len(calib), losses)
+        result = replace(_write_and_check(qmodel, float_runner, tmp, test, test_source, export, len(calib), losses),
+                         skipped_unreadable=tuple(dict.fromkeys(skipped)))
         write_json(tmp / "summary.json", _summary(result, out, info.model, config))
     final = _relocated(result, tmp, out)
     if final.verification is not None:
