@@ -81,6 +81,16 @@ def clip_name(source: str | SilenceCut, root: Path) -> str:
     return _relative(source, root)
 
 
+def seeded_subset(count: int, limit: int | None, seed: int = 0) -> np.ndarray | None:
+    """Sorted indices of a random subset of `limit` of `count` items, chosen with `seed`
+    (None: all of them). Raises DataError for a limit under 1."""
+    if limit is None or limit >= count:
+        return None
+    if limit < 1:
+        raise DataError(f"a subset needs at least 1 item, got {limit}")
+    return np.sort(np.random.default_rng(seed).choice(count, size=limit, replace=False))
+
+
 def dataset_features(data_dir: str | os.PathLike, split: str, frontend, labels: Sequence[str],
                      layout: str = "auto", limit: int | None = None, seed: int = 0, batch_size: int = 256,
                      progress: bool = True, skip_unreadable: bool = False) -> LabelledFeatures:
@@ -90,8 +100,8 @@ def dataset_features(data_dir: str | os.PathLike, split: str, frontend, labels: 
     named in one DataError, or left out with `skip_unreadable` (listed in `skipped`)."""
     views, skipped = screened_views(data_dir, split, labels, layout, skip_unreadable=skip_unreadable)
     refs = [(v, i) for v in views for i in range(len(v))]
-    if limit is not None and limit < len(refs):
-        chosen = np.sort(np.random.default_rng(seed).choice(len(refs), size=max(limit, 0), replace=False))
+    chosen = seeded_subset(len(refs), limit, seed)
+    if chosen is not None:
         refs = [refs[j] for j in chosen]
     root = Path(os.path.abspath(views[0].index.root))
     feats, targets = [], []

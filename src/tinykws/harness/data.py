@@ -17,6 +17,7 @@ import numpy as np
 
 from tinykws.data.mlperf_tiny import ad_windows, image_input, kws_input, read_labels
 from tinykws.errors import DataError
+from tinykws.eval.dataset import seeded_subset
 from tinykws.fixedpoint.primitives import quantize_real
 from tinykws.harness.registry import DatasetSpec, Workload, get_dataset, resolve
 
@@ -83,21 +84,12 @@ def verify_dataset(spec: DatasetSpec, root: Path) -> Path:
     return folder
 
 
-def choose_samples(count: int, limit: int | None, seed: int = 0) -> np.ndarray | None:
-    """Sorted indices of a seeded subset of `limit` of `count` samples (None: all)."""
-    if limit is None or limit >= count:
-        return None
-    if limit < 1:
-        raise DataError(f"a subset needs at least 1 sample, got {limit}")
-    return np.sort(np.random.default_rng(seed).choice(count, size=limit, replace=False))
-
-
 def _mlperf_inputs(workload: Workload, spec: DatasetSpec, folder: Path, input_scale: float | None,
                    input_zero_point: int, limit: int | None) -> WorkloadData:
     samples = read_labels(folder, spec.label_file)
     if len(samples) != spec.count:
         raise DataError(f"{folder / spec.label_file}: {len(samples)} samples, the registry says {spec.count}")
-    chosen = choose_samples(len(samples), limit)
+    chosen = seeded_subset(len(samples), limit)
     if chosen is not None:
         samples = [samples[i] for i in chosen]
     names = tuple(s.path.name for s in samples)

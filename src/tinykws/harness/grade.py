@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tinykws.errors import TinyKWSError
+from tinykws.eval.dataset import seeded_subset
 from tinykws.eval.runner import run_batches
 from tinykws.harness.accuracy import model_inputs, score
 from tinykws.harness.check import check_submission
@@ -90,8 +91,8 @@ def _rerun(data: dict[str, Any], samples: int, root) -> tuple[bool, str]:
     index = {n: i for i, n in enumerate(full.names)}
     if any(n not in index for n in names):
         return False, "the logged samples are not samples of the workload's dataset"
-    rng = np.random.default_rng(0)
-    picked = np.sort(rng.choice(len(names), size=min(samples, len(names)), replace=False))
+    picked = seeded_subset(len(names), samples)
+    picked = np.arange(len(names)) if picked is None else picked
     chosen = full.select(np.array([index[names[i]] for i in picked]))
     sut = SutSpec(data["sut"]["runtime"], dict(data["sut"].get("options") or {}), data["sut"].get("system", ""))
     model = data["model"]["path"]
