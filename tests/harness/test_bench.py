@@ -270,3 +270,15 @@ def test_inputs_follow_the_quantization_of_the_system_under_test():
     assert np.array_equal(reals, 0.5 * (stored.astype(np.float32) - 3))
     coarser = model_inputs(data, ref, TensorSpec((5,), "int8", 1.0, 0))
     assert np.array_equal(coarser, [[-66, -2, -2, 1, 62]])
+
+
+def test_sut_options_are_read_like_recipe_overrides():
+    from tinykws.errors import ConfigError
+    from tinykws.harness.sut import parse_options
+
+    assert parse_options(["dsp=emulated", "jobs=2", "scale=0.5", "name="]) == {
+        "dsp": "emulated", "jobs": 2, "scale": 0.5, "name": ""}
+    with pytest.raises(ConfigError, match="SUT option: override 'jobs' is not of the form key=value"):
+        parse_options(["jobs"])
+    with pytest.raises(ConfigError, match="SUT option: .* value is not valid YAML"):
+        parse_options(["x=[1,"])

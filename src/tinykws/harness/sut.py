@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from tinykws.config import parse_override
 from tinykws.errors import ConfigError
 from tinykws.eval.runner import ModelRunner, open_runner, runner_options
 from tinykws.export.contract import NO_FRONTEND
@@ -43,16 +43,15 @@ class SutSpec:
 
 
 def parse_options(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """`key=value` strings (values read as YAML: `dsp=emulated`, `jobs=2`) as a dict."""
+    """`key=value` strings (values read as YAML, as recipe overrides are: `dsp=emulated`,
+    `jobs=2`) as a dict; a malformed one is a ConfigError naming it."""
     options: dict[str, Any] = {}
     for text in items:
-        if "=" not in text:
-            raise ConfigError(f"SUT option {text!r} is not of the form key=value")
-        key, raw = text.split("=", 1)
         try:
-            options[key.strip()] = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            options[key.strip()] = raw
+            path, value = parse_override(text)
+        except ConfigError as exc:
+            raise ConfigError(f"SUT option: {exc}") from None
+        options[".".join(path)] = value
     return options
 
 
