@@ -110,14 +110,15 @@ def _model_rule(r: _Rules, workload: Workload, data: dict[str, Any], mode: str) 
 
 
 def _accuracy_rules(r: _Rules, workload: Workload, data: dict[str, Any]) -> None:
-    spec = get_dataset(workload.dataset)
-    dataset = data.get("dataset", {})
-    full = (dataset.get("sha256") == spec.sha256 and dataset.get("samples_run") == spec.count
-            and dataset.get("verified") is True)
-    r.add("full accuracy set", full,
-          f"accuracy ran on {dataset.get('samples_run')} of the {spec.count} samples of {spec.name} "
-          f"(checksum {'verified' if dataset.get('verified') else 'not verified'}, "
-          f"{'registered' if dataset.get('sha256') == spec.sha256 else 'another'} dataset)")
+    if workload.closed_division.full_accuracy_set:
+        spec = get_dataset(workload.dataset)
+        dataset = data.get("dataset", {})
+        full = (dataset.get("sha256") == spec.sha256 and dataset.get("samples_run") == spec.count
+                and dataset.get("verified") is True)
+        r.add("full accuracy set", full,
+              f"accuracy ran on {dataset.get('samples_run')} of the {spec.count} samples of {spec.name} "
+              f"(checksum {'verified' if dataset.get('verified') else 'not verified'}, "
+              f"{'registered' if dataset.get('sha256') == spec.sha256 else 'another'} dataset)")
     result = data.get("result", {})
     value = result.get("value")
     target = workload.quality_target

@@ -87,10 +87,11 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class ClosedDivision:
-    """The rules `tinykws bench check` applies to a closed-division result."""
+    """The rules `tinykws bench check` applies to a closed-division result: the reference
+    model unchanged (its graph hash; so no retraining either), at least `performance_runs`
+    performance runs of `min_run_seconds` each, accuracy on the whole registered set."""
 
     reference_model: bool = True
-    retraining: bool = False
     performance_runs: int = 5
     min_run_seconds: float = 10.0
     full_accuracy_set: bool = True
@@ -113,7 +114,6 @@ class Workload:
     metric: str
     quality_target: float
     closed_division: ClosedDivision = ClosedDivision()
-    performance_samples: int = 5
     expected: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
