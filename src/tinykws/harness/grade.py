@@ -77,17 +77,25 @@ class GradeReport:
         return "\n".join(lines)
 
 
-def _rerun(data: dict[str, Any], samples: int, root) -> tuple[bool, str]:
+def _workload_data(workload, root, loaded: dict[str, tuple]) -> tuple:
+    """(registered int8 input, the whole dataset) of `workload`, read and checksummed once
+    per grading however many systems ran it."""
+    if workload.name not in loaded:
+        base = data_root(root)
+        int8_spec = registered_input(workload, resolve(base, workload.model.path, "reference model"))
+        loaded[workload.name] = (int8_spec, load_workload_data(workload, base, input_scale=int8_spec.scale,
+                                                               input_zero_point=int8_spec.zero_point))
+    return loaded[workload.name]
+
+
+def _rerun(data: dict[str, Any], samples: int, root, loaded: dict[str, tuple]) -> tuple[bool, str]:
     """Re-run `samples` logged samples; (all identical, what was compared)."""
     workload = get_workload(data["workload"])
     detail = data["result"].get("samples_detail") or {}
     names, values = detail.get("names") or [], detail.get("values") or []
     if not names or len(names) != len(values):
         return False, "results.json has no per-sample results to compare"
-    base = data_root(root)
-    reference = resolve(base, workload.model.path, "reference model")
-    int8_spec = registered_input(workload, reference)
-    full = load_workload_data(workload, base, input_scale=int8_spec.scale, input_zero_point=int8_spec.zero_point)
+    int8_spec, full = _workload_data(workload, root, loaded)
     index = {n: i for i, n in enumerate(full.names)}
     if any(n not in index for n in names):
         return False, "the logged samples are not samples of the workload's dataset"
@@ -114,6 +122,7 @@ def grade_submission(submission: str | os.PathLike, *, samples: int = 50, root: 
     entries = read_results(submission)
     compliance = check_submission(submission)
     rows = []
+    loaded: dict[str, tuple] = {}
     for e in entries:
         if e.mode != "accuracy":
             continue
@@ -125,7 +134,7 @@ def grade_submission(submission: str | os.PathLike, *, samples: int = 50, root: 
             rows.append(GradeRow(e.system, e.workload, checks, details, failures))
             continue
         try:
-            checks["reproduced"], details["reproduced"] = _rerun(e.data, samples, root)
+            checks["reproduced"], details["reproduced"] = _rerun(e.data, samples, root, loaded)
         except TinyKWSError as exc:
             details["reproduced"] = f"the re-run failed: {exc}"
         result = e.data["result"]
