@@ -21,6 +21,16 @@ if TYPE_CHECKING:
 DEFAULT_SAMPLE_RATE = 16_000
 
 
+def scale_to_peak(y: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """`y` scaled in place so that its peak equals `reference`'s (a room or a microphone
+    changes the colour, not the level); a silent `y` is left as it is. Returns `y`."""
+    peak_in = float(np.max(np.abs(reference), initial=0.0))
+    peak_out = float(np.max(np.abs(y), initial=0.0))
+    if peak_out > 0:
+        y *= peak_in / peak_out
+    return y
+
+
 def time_shift(clip: np.ndarray, shift: int) -> np.ndarray:
     """Move `clip` by `shift` samples (positive: later), zero-filling the gap; same length."""
     clip = np.asarray(clip, dtype=np.float32)

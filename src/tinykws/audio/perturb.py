@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tinykws.audio.augment import AugmentConfig, ReferenceDraws, mix_noise, time_shift
+from tinykws.audio.augment import AugmentConfig, ReferenceDraws, mix_noise, scale_to_peak, time_shift
 import soxr
 
 # Random microphone colouring: a high-pass (small capsules, wind filters), a low-pass
@@ -95,11 +95,7 @@ def apply_eq(clip: np.ndarray, params: EqParams, sample_rate: int = 16_000) -> n
     from scipy.signal import sosfilt
 
     clip = np.asarray(clip, np.float32)
-    y = sosfilt(eq_sos(params, sample_rate), clip).astype(np.float32)
-    peak_in, peak_out = float(np.max(np.abs(clip), initial=0.0)), float(np.max(np.abs(y), initial=0.0))
-    if peak_out > 0:
-        y *= peak_in / peak_out
-    return y
+    return scale_to_peak(sosfilt(eq_sos(params, sample_rate), clip).astype(np.float32), clip)
 
 
 def mix_at_snr(clip: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
@@ -159,11 +155,7 @@ def through_channel(clip: np.ndarray, bank: ChannelBank, room: int, colouring: i
         spec *= bank.rooms[room]
     if colouring >= 0:
         spec *= bank.colourings[colouring]
-    out = sfft.irfft(spec, bank.size)[: clip.shape[-1]].astype(np.float32)
-    peak_in, peak_out = float(np.max(np.abs(clip), initial=0.0)), float(np.max(np.abs(out), initial=0.0))
-    if peak_out > 0:
-        out *= peak_in / peak_out
-    return out
+    return scale_to_peak(sfft.irfft(spec, bank.size)[: clip.shape[-1]].astype(np.float32), clip)
 
 
 def channel_augment(

@@ -22,6 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
+from tinykws.audio.augment import scale_to_peak
+
 SPEED_OF_SOUND = 343.0  # m/s
 SABINE = 0.161  # s/m
 
@@ -150,11 +152,7 @@ def reverberate(clip: np.ndarray, rir: np.ndarray) -> np.ndarray:
     # Single precision and a fast FFT length: a third cheaper than scipy's fftconvolve.
     size = sfft.next_fast_len(n + len(rir) - 1, real=True)
     wet = sfft.irfft(sfft.rfft(clip, size) * sfft.rfft(np.asarray(rir, np.float32), size), size)[:n]
-    peak_in = float(np.max(np.abs(clip))) if clip.size else 0.0
-    peak_out = float(np.max(np.abs(wet))) if wet.size else 0.0
-    if peak_out > 0:
-        wet *= peak_in / peak_out
-    return wet.astype(np.float32)
+    return scale_to_peak(wet, clip).astype(np.float32)
 
 
 def schroeder_rt60(rir: np.ndarray, sample_rate: int = 16_000, fit_db: Sequence[float] = (-5.0, -25.0)) -> float:
