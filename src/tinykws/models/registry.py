@@ -178,9 +178,15 @@ def check_model_options(name: str, num_classes: int = 12, input_shape: Sequence[
     return its parameter count; ConfigError for options it refuses or a model larger than
     MAX_MODEL_PARAMS. Options from a recipe or a checkpoint are checked this way before
     anything real is allocated."""
+    entry, bound = _bound_options(name, num_classes, input_shape, kwargs)
+    return _probe(name, entry, bound, kwargs)
+
+
+def _probe(name: str, entry: Any, bound: inspect.BoundArguments, kwargs: dict[str, Any]) -> int:
+    """The parameter count of the bound constructor run on the meta device (see
+    `check_model_options`)."""
     import torch
 
-    entry, bound = _bound_options(name, num_classes, input_shape, kwargs)
     try:
         with torch.device("meta"):
             probe = entry.obj(**bound.arguments)
@@ -207,8 +213,8 @@ def build_model(
     argument, defaults filled in, as plain lists/numbers/strings), so
     `build_model(model.model_name, **model.model_kwargs)` rebuilds the same network.
     """
-    check_model_options(name, num_classes, input_shape, **kwargs)
     entry, bound = _bound_options(name, num_classes, input_shape, kwargs)
+    _probe(name, entry, bound, kwargs)
     try:
         model = entry.obj(**bound.arguments)
     except _CONSTRUCTION_ERRORS as exc:
