@@ -11,6 +11,7 @@ and epoch size as the others of its table:
     <knob rows>  `both` with one setting changed: the go/on/off corpus share, alpha, the seed
     o.e60        `both` trained 60 epochs instead of 20
     o.final      + teacher-mined splices (tinykws data mine), 60 epochs: recipes/kws12_offline.yaml
+    o.*.seed1    o.e60 and o.final with another seed
     o.levers     `both` with the synthetic-only levers below; o.mix: + teacher-only inputs
     b.final      recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule
   synthetic speech only (recipes/kws12_synth.yaml, no real clip, no teacher):
@@ -127,6 +128,8 @@ ROWS = (
     Row("seed1", MAIN, PRE_SPLICE + ("train.seed=1",), "both, another seed (run-to-run spread)"),
     Row("o.e60", MAIN, PRE_SPLICE_SOURCES, "both, 60 epochs instead of 20"),
     Row("o.final", MAIN, (), "o.e60 + teacher-mined splices (recipes/kws12_offline.yaml)"),
+    Row("o.e60.seed1", MAIN, PRE_SPLICE_SOURCES + ("train.seed=1",), "o.e60, another seed (run-to-run spread)"),
+    Row("o.final.seed1", MAIN, ("train.seed=1",), "o.final, another seed (run-to-run spread)"),
     # --- synthetic speech only (no real clip, no teacher): each lever alone on the base ---
     Row("s.base", SYNTH, SYNTH_BASE, "synthetic only: 1,500 clips a keyword, reference augmentation",
         "synth", "all"),
