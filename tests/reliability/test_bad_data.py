@@ -148,8 +148,8 @@ def test_extraction_through_a_symlinked_class_folder_merges_nothing(tmp_path, re
 def test_ctrl_c_while_modules_load_ends_quietly(module):
     # A real SIGINT at a fixed point: when the command line first imports `module` (a verb's
     # dependency while the parser is built; torch for --threads).
-    # The child starts with Python's own SIGINT handler: an earlier test of the session (or a
-    # library it loaded) may leave SIGINT ignored in this process, and children inherit that.
+    # The child starts with Python's own SIGINT handler: a suite started as a background job
+    # of a non-interactive shell runs with SIGINT ignored, and children inherit that.
     code = (
         "import signal, sys\n"
         "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
