@@ -20,7 +20,7 @@ and epoch size as the others of its table:
                  simulated rooms and microphones, SpecAugment
     s.final      recipes/kws12_synth.yaml: the levers that helped, together
     s.mined      s.final + splices mined by s.final's model and distillation from it (needs
-                 s.final's run and `tinykws data mine --teacher
+                 s.final's run in the default --runs-dir and `tinykws data mine --teacher
                  runs/offline_ablation/s.final/best.pt --from .cache/synth_kws12_big
                  --out .cache/splice_synth`)
 
@@ -59,12 +59,20 @@ BC = "recipes/kws12_offline_bc_resnet.yaml"
 NO_TEACHER = "distill.teacher="
 WATCHED = ("go", "on", "off", "stop", "silence")
 
+def _source(path: str, weight: float = 1.0, noise: tuple[str, ...] = ()) -> str:
+    """One raw-layout source of a `data.sources` override."""
+    extra = f", noise: [{', '.join(noise)}]" if noise else ""
+    return f"{{path: {path}, layout: raw, weight: {weight}{extra}}}"
+
+
+def _sources(*sources: str) -> str:
+    return f"data.sources=[{', '.join(sources)}]"
+
+
 # kws12_offline.yaml as it was before issue 14: three sources (no mined splices), 20 epochs.
 # The recipe's sweeps (recipes/sweeps/*_10x.yaml) pin the same.
-PRE_SPLICE_SOURCES = (
-    "data.sources=[{path: ../../shared/data/speech_commands_partial, layout: raw, weight: 3.0},"
-    " {path: ../.cache/synth_kws12, layout: raw, weight: 1.5}, {path: ../.cache/synth_go_on_off, layout: raw, weight: 1.5}]",
-)
+PRE_SPLICE_SOURCES = (_sources(_source("../../shared/data/speech_commands_partial", 3.0),
+                               _source("../.cache/synth_kws12", 1.5), _source("../.cache/synth_go_on_off", 1.5)),)
 PRE_SPLICE = PRE_SPLICE_SOURCES + ("train.epochs=20",)
 
 # The synthetic-only levers on kws12_offline.yaml: the big corpus with real + generated noise,
@@ -90,11 +98,6 @@ CORPUS_NOISE = "../.cache/synth_kws12_big/_background_noise_"
 CHANNEL = ("data.augment.reverb_probability=0.5", "data.augment.eq_probability=0.5",
            "data.augment.speed_range=[0.9, 1.1]")
 SPEC = ("data.augment.specaugment={time_masks: 2, time_width: 8, freq_masks: 1, freq_width: 2}",)
-
-
-def _sources(path: str, noise: tuple[str, ...] = ()) -> str:
-    extra = f", noise: [{', '.join(noise)}]" if noise else ""
-    return f"data.sources=[{{path: {path}, layout: raw, weight: 1.0{extra}}}]"
 
 
 @dataclass(frozen=True)
@@ -133,9 +136,9 @@ ROWS = (
     # --- synthetic speech only (no real clip, no teacher): each lever alone on the base ---
     Row("s.base", SYNTH, SYNTH_BASE, "synthetic only: 1,500 clips a keyword, reference augmentation",
         "synth", "all"),
-    Row("s.realnoise", SYNTH, SYNTH_BASE + (_sources("../.cache/synth_kws12_big", (REAL_NOISE,)),),
+    Row("s.realnoise", SYNTH, SYNTH_BASE + (_sources(_source("../.cache/synth_kws12_big", noise=(REAL_NOISE,))),),
         "s.base, real noise recordings instead of generated ones (silence and mixing)", "synth", "all"),
-    Row("s.bothnoise", SYNTH, SYNTH_BASE + (_sources("../.cache/synth_kws12_big", (REAL_NOISE, CORPUS_NOISE)),),
+    Row("s.bothnoise", SYNTH, SYNTH_BASE + (_sources(_source("../.cache/synth_kws12_big", noise=(REAL_NOISE, CORPUS_NOISE))),),
         "s.base, real + generated noise recordings", "synth", "all"),
     Row("s.channel", SYNTH, SYNTH_BASE + CHANNEL,
         "s.base + rooms (p 0.5), microphone colouring (p 0.5), speed 0.9-1.1", "synth", "all"),
@@ -144,8 +147,8 @@ ROWS = (
     Row("s.final", SYNTH, (), "recipes/kws12_synth.yaml: real + generated noise, channel, SpecAugment",
         "synth", "all"),
     Row("s.mined", SYNTH, (
-        "data.sources=[{path: ../.cache/synth_kws12_big, layout: raw, weight: 1.0, noise: [%s, %s]},"
-        " {path: ../.cache/splice_synth, layout: raw, weight: 0.5, noise: [%s, %s]}]" % ((REAL_NOISE, CORPUS_NOISE) * 2),
+        _sources(_source("../.cache/synth_kws12_big", noise=(REAL_NOISE, CORPUS_NOISE)),
+                 _source("../.cache/splice_synth", 0.5, (REAL_NOISE, CORPUS_NOISE))),
         "distill.teacher=../runs/offline_ablation/s.final/best.pt"),
         "s.final + splices mined by s.final's model (weight 0.5 of 1.5), distilled from it", "synth", "all"),
     Row("s.unknown20", SYNTH, ("data.unknown_percentage=20.0",), "s.final with 20 % unknown words instead of 10 %",

@@ -1,6 +1,5 @@
 """Every quantizable zoo model quantizes, exports and runs bit-exact on TFLite's reference
-engines (LiteRT BUILTIN_REF and TFLite Micro); the table's "no" is a refusal
-(tests/models/test_zoo.py)."""
+engines (LiteRT BUILTIN_REF and TFLite Micro)."""
 
 from __future__ import annotations
 

@@ -16,9 +16,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from tinykws.errors import ConfigError
-from tinykws.eval.runner import InferenceTiming, ModelRunner, RunnerInfo
+from tinykws.eval.runner import InferenceTiming, ModelRunner
 from tinykws.codegen.source import tflite_path
 from tinykws.export.contract import resolve_contract
+from tinykws.export.runners import runner_info
 from tinykws.formats.tflite_reader import read_tflite
 from tinykws.mcu.boards import QEMU_BOARDS, get_board
 from tinykws.mcu.project import from_codegen
@@ -48,12 +49,10 @@ class CQemuRunner(ModelRunner):
         softmax = bool(intmodel.ops) and intmodel.ops[-1].kind == "softmax"
         tools = find_toolchain().describe()
         b = QEMU_BOARDS[board]
-        self.info = RunnerInfo(
-            runtime=f"c-qemu-{b.core.name.removeprefix('cortex-')}",
-            description=f"tinykws generated C on qemu {board} ({b.core.name}), gcc -O2, qemu {tools['qemu']}",
-            model=str(path), labels=contract.labels, frontend=contract.frontend, input=contract.input,
-            output=contract.output, output_kind="probabilities" if softmax else "logits", arithmetic=ARITHMETIC,
-            version=__version__, contract_source=contract.source, notes=contract.notes,
+        self.info = runner_info(
+            f"c-qemu-{b.core.name.removeprefix('cortex-')}",
+            f"tinykws generated C on qemu {board} ({b.core.name}), gcc -O2, qemu {tools['qemu']}",
+            str(path), contract, softmax, ARITHMETIC, __version__,
             facts={"board": board, "arena_bytes": project.arena_bytes,
                    "flash_bytes": self.model.firmware.sizes.flash},
         )

@@ -230,11 +230,15 @@ class QuantizedModel(nn.Module):
     def values(self, x: torch.Tensor) -> dict[int, torch.Tensor]:
         """Every graph value computed from input (B, 1, frames, features), by value id."""
         self._forward_weights: dict[tuple[str, int], tuple[torch.Tensor, torch.Tensor]] = {}
-        values = {self.graph.input: self._act(x.float(), self.graph.input)}
-        for i, node in enumerate(self.graph.nodes):
-            xs = [values[v] for v in node.inputs]
-            values[node.output] = self._run_node(i, node, xs)
-        return values
+        try:
+            values = {self.graph.input: self._act(x.float(), self.graph.input)}
+            for i, node in enumerate(self.graph.nodes):
+                xs = [values[v] for v in node.inputs]
+                values[node.output] = self._run_node(i, node, xs)
+            return values
+        finally:
+            # Not kept past the forward: in QAT they hold the batch's autograd graph.
+            self._forward_weights = {}
 
     def _run_node(self, i: int, node: GraphNode, xs: list[torch.Tensor]) -> torch.Tensor:
         a = node.attrs

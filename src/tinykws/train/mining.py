@@ -118,12 +118,17 @@ def speech_onset(x: np.ndarray) -> int:
 
 @dataclass(frozen=True)
 class Splice:
-    """A spliced clip (int16-exact float32 samples), where it starts and how much of the
+    """A spliced clip as the 16-bit samples written, where it starts and how much of the
     head it holds (samples)."""
 
-    samples: np.ndarray
+    pcm: np.ndarray  # int16
     start: int
     head_samples: int
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The clip as float32 in [-1, 1): exactly what the file holds, as load_audio reads it."""
+        return self.pcm.astype(np.float32) / 32768.0
 
 
 def splice(head_clip: np.ndarray, tail_clip: np.ndarray, cut: _Cut,
@@ -152,7 +157,7 @@ def splice(head_clip: np.ndarray, tail_clip: np.ndarray, cut: _Cut,
     part = joined[: n - start]
     out[start: start + len(part)] = part
     # What is written is 16-bit: the teacher must score those very samples.
-    return Splice(float_to_int16(out).astype(np.float32) / 32768.0, start, len(head))
+    return Splice(float_to_int16(out), start, len(head))
 
 
 def _pools(sources: Sequence[str]) -> tuple[list[str], list[list[int]]]:
@@ -241,7 +246,7 @@ def mine_splices(opts: MineOptions, on_batch: Callable[[int, dict[str, int]], No
                 if label not in quotas or p[top] < opts.min_confidence or kept[label] >= quotas[label]:
                     continue
                 name = f"{_folder(label)}/splice{len(records):06d}_nohash_0.wav"
-                write_wav(stage / name, float_to_int16(x.samples), DEFAULT_SAMPLE_RATE)
+                write_wav(stage / name, x.pcm, DEFAULT_SAMPLE_RATE)
                 kept[label] += 1
                 records.append({"file": name, "label": label, "p": round(float(p[top]), 4),
                                 "head": paths[cut.head], "tail": tail_paths[cut.tail],
