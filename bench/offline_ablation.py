@@ -20,8 +20,8 @@ and epoch size as the others of its table:
                  simulated rooms and microphones, SpecAugment
     s.final      recipes/kws12_synth.yaml: the levers that helped, together
     s.mined      s.final + splices mined by s.final's model and distillation from it (needs
-                 s.final's run in the default --runs-dir and `tinykws data mine --teacher
-                 runs/offline_ablation/s.final/best.pt --from .cache/synth_kws12_big
+                 s.final's run in --runs-dir and `tinykws data mine --teacher
+                 RUNS_DIR/s.final/best.pt --from .cache/synth_kws12_big
                  --out .cache/splice_synth`)
 
 Each row's best checkpoint (chosen on validation data only: held-out synthetic speakers, plus
@@ -93,6 +93,7 @@ OFFLINE_LEVERS = (
 # kws12_synth.yaml with every lever off: the reference augmentation on the corpus' own noise.
 SYNTH_BASE = ("data.sources=[{path: ../.cache/synth_kws12_big, layout: raw, weight: 1.0}]",
               "data.augment={enabled: true, background_frequency: 0.8, background_volume: 0.1, time_shift_ms: 100.0}")
+RUNS_DIR = "RUNS_DIR"  # stands for --runs-dir in overrides (see Row)
 REAL_NOISE = "../../shared/data/speech_commands_partial/_background_noise_"
 CORPUS_NOISE = "../.cache/synth_kws12_big/_background_noise_"
 CHANNEL = ("data.augment.reverb_probability=0.5", "data.augment.eq_probability=0.5",
@@ -104,7 +105,8 @@ SPEC = ("data.augment.specaugment={time_masks: 2, time_width: 8, freq_masks: 1, 
 class Row:
     """One training run of the table: a recipe and the overrides that make it differ.
     `dev`: the split of the partial real copy scored for selection ("validation" when the
-    row trains on the copy, "all" when it never sees it)."""
+    row trains on the copy, "all" when it never sees it). An override may name another row's
+    run as RUNS_DIR/<row>/...; the command puts the actual --runs-dir there."""
 
     name: str
     recipe: str
@@ -113,9 +115,13 @@ class Row:
     table: str = "offline"
     dev: str = "validation"
 
+    def settings(self, runs_dir: Path, threads: int) -> list[str]:
+        """The row's --set overrides, with RUNS_DIR made `runs_dir`."""
+        return [o.replace(RUNS_DIR, str(runs_dir.resolve())) for o in self.overrides + (f"train.threads={threads}",)]
+
     def command(self, out_dir: Path, threads: int) -> list[str]:
         cmd = ["tinykws", "train", self.recipe]
-        for o in self.overrides + (f"train.threads={threads}",):
+        for o in self.settings(out_dir.parent, threads):
             cmd += ["--set", o]
         return cmd + ["--out", str(out_dir), "--no-progress"]
 
@@ -149,7 +155,7 @@ ROWS = (
     Row("s.mined", SYNTH, (
         _sources(_source("../.cache/synth_kws12_big", noise=(REAL_NOISE, CORPUS_NOISE)),
                  _source("../.cache/splice_synth", 0.5, (REAL_NOISE, CORPUS_NOISE))),
-        "distill.teacher=../runs/offline_ablation/s.final/best.pt"),
+        f"distill.teacher={RUNS_DIR}/s.final/best.pt"),
         "s.final + splices mined by s.final's model (weight 0.5 of 1.5), distilled from it", "synth", "all"),
     Row("s.unknown20", SYNTH, ("data.unknown_percentage=20.0",), "s.final with 20 % unknown words instead of 10 %",
         "synth", "all"),
@@ -195,7 +201,7 @@ def run_row(row: Row, runs_dir: Path, threads: int) -> RowResult:
     from tinykws.eval.evaluate import evaluate_folder
     from tinykws.train.recipe import load_recipe
 
-    cfg = load_recipe(ROOT / row.recipe, list(row.overrides))
+    cfg = load_recipe(ROOT / row.recipe, row.settings(runs_dir, threads))
     run_dir = runs_dir / row.name
     cmd = row.command(run_dir, threads)
     minutes = None

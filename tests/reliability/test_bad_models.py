@@ -151,15 +151,21 @@ def test_evaluate_refuses_a_forged_or_diverged_checkpoint(tiny_folder_dataset, t
     assert not (tmp_path / "e").exists()
 
 
+def _recipe(tmp_path: Path, data_root: Path, extra: str = "") -> Path:
+    """A one-epoch tiny_conv recipe on `data_root`, plus `extra` YAML lines."""
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"data: {{sources: [{{path: {data_root}}}]}}\nmodel: {{name: tiny_conv}}\n"
+                      f"frontend: {{name: mlperf_mfcc}}\n{extra}train: {{epochs: 1}}\n")
+    return recipe
+
+
 def test_quantize_and_teachers_refuse_non_finite_weights(tiny_raw_dataset, tmp_path, refused):
     path = tmp_path / "diverged.pt"
     torch.save(_payload(state_dict=_nan_weights()), path)
     refused(["quantize", path, "--data", tiny_raw_dataset.root, "--out", tmp_path / "int8", "--no-progress"],
             path, "NaN or Inf")
     assert not (tmp_path / "int8").exists()
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text(f"data: {{sources: [{{path: {tiny_raw_dataset.root}}}]}}\nmodel: {{name: tiny_conv}}\n"
-                      f"frontend: {{name: mlperf_mfcc}}\ndistill: {{teacher: {path}}}\ntrain: {{epochs: 1}}\n")
+    recipe = _recipe(tmp_path, tiny_raw_dataset.root, f"distill: {{teacher: {path}}}\n")
     refused(["train", recipe, "--out", tmp_path / "run", "--no-progress"], path, "NaN or Inf")
 
 
@@ -193,9 +199,7 @@ def test_resume_refuses_a_diverged_last_checkpoint(tmp_path, refused, tiny_raw_d
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     torch.save(_payload(state_dict=_nan_weights()), run_dir / "last.pt")
-    recipe = tmp_path / "r.yaml"
-    recipe.write_text(f"data: {{sources: [{{path: {tiny_raw_dataset.root}}}]}}\nmodel: {{name: tiny_conv}}\n"
-                      "frontend: {name: mlperf_mfcc}\ntrain: {epochs: 1}\n")
+    recipe = _recipe(tmp_path, tiny_raw_dataset.root)
     refused(["train", recipe, "--out", run_dir, "--resume", "--no-progress"], run_dir / "last.pt", "NaN or Inf")
 
 

@@ -40,7 +40,7 @@ def compilers() -> dict[str, str]:
     found = {}
     for key, names in (("host_cc", ("cc", "gcc", "clang")), ("arm_gcc", ("arm-none-eabi-gcc",)),
                        ("qemu", ("qemu-system-arm",))):
-        path = next((shutil.which(n) for n in names if shutil.which(n)), None)
+        path = next(filter(None, map(shutil.which, names)), None)
         found[key] = _first_line([path, "--version"]) if path else "not available"
     return found
 

@@ -142,15 +142,17 @@ class SweepSpec:
     def names(self) -> list[str]:
         return [s.name for s in self.settings]
 
-    def fingerprint(self, name: str, _recipe_data: Any = None) -> str:
+    def fingerprint(self, name: str) -> str:
         """A hash of everything that decides setting `name`'s result: its spec, the shared
-        settings, and the fingerprints of what it starts from (so a changed base re-runs it).
-        The recipe is read once per call, not once per dependency."""
+        settings, and the fingerprints of what it starts from (so a changed base re-runs it)."""
+        return self._fingerprint(name, _read(self.recipe))
+
+    def _fingerprint(self, name: str, recipe_data: Any) -> str:
+        # The recipe is read once by the caller, not once per dependency.
         s = self.setting(name)
-        recipe_data = _read(self.recipe) if _recipe_data is None else _recipe_data
         data = {"setting": to_dict(s), "recipe": self.recipe, "recipe_data": recipe_data,
                 "overrides": list(self.overrides), "test_data": self.test_data, "calib_data": self.calib_data,
-                "deps": {d: self.fingerprint(d, recipe_data) for d in s.depends_on if d in self.names}}
+                "deps": {d: self._fingerprint(d, recipe_data) for d in s.depends_on if d in self.names}}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

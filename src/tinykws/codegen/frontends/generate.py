@@ -178,17 +178,30 @@ def generate_frontend(
     features quantized with it, as `tinykws.intmodel.quantize` does. Raises ConfigError for
     a front-end without a C version or settings the C code does not implement.
     """
+    texts, result = render_frontend(config, out_dir, input_quant=input_quant)
+    for name, text in texts.items():
+        write_text(result.out_dir / name, text)
+    return result
+
+
+def render_frontend(
+    config: str | Mapping[str, Any] | Frontend,
+    out_dir: str | os.PathLike,
+    *,
+    input_quant: tuple[float, int],
+) -> tuple[dict[str, str], FrontendCodegenResult]:
+    """What generate_frontend writes, without writing it: ({file name: C text}, the result
+    as it describes files in `out_dir`), for callers that write the files with others."""
     frontend = resolve_frontend(config)
     quant = check_input_quant(input_quant)
     layout = _layout(frontend, quant)
     out = Path(out_dir)
-    header, source = out / HEADER_NAME, out / SOURCE_NAME
-    write_text(header, _header(frontend, layout, quant, frontend.sample_rate, frontend.clip_samples))
-    write_text(source, _source(frontend, layout))
-    return FrontendCodegenResult(
+    texts = {HEADER_NAME: _header(frontend, layout, quant, frontend.sample_rate, frontend.clip_samples),
+             SOURCE_NAME: _source(frontend, layout)}
+    return texts, FrontendCodegenResult(
         out_dir=out,
-        header=header,
-        sources=(source,),
+        header=out / HEADER_NAME,
+        sources=(out / SOURCE_NAME,),
         kind=layout.kind,
         frontend=frontend.to_dict(),
         output_shape=layout.output_shape,

@@ -11,8 +11,7 @@ this project.
 from __future__ import annotations
 
 import os
-import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -24,7 +23,7 @@ from tinykws.codegen.frontends.generate import (
     HEADER_NAME,
     SOURCE_NAME,
     FrontendCodegenResult,
-    generate_frontend,
+    render_frontend,
     resolve_frontend,
 )
 from tinykws.codegen.fit import MemoryBudget, PartCost
@@ -184,10 +183,8 @@ def generate_pipeline_example(
     _check_model(model, fe)
     tensor = model.input_tensors[0]
     out = Path(out_dir)
-    with tempfile.TemporaryDirectory(prefix="tkws_frontend_") as tmp:
-        staged = generate_frontend(fe, tmp, input_quant=(float(tensor.scale), int(tensor.zero_point)))
-        frontend_files = {HEADER_NAME: staged.header.read_text(), SOURCE_NAME: staged.sources[0].read_text()}
-    front = replace(staged, out_dir=out, header=out / HEADER_NAME, sources=(out / SOURCE_NAME,))
+    # The front-end's files are written with the project's, all or nothing.
+    frontend_files, front = render_frontend(fe, out, input_quant=(float(tensor.scale), int(tensor.zero_point)))
     pcm = _clip_pcm(clip, fe.clip_samples)
     floats = (pcm.astype(np.float32) / np.float32(32768))[None]
     features = quantize(fe.compute_batch(floats), tensor)[0]
