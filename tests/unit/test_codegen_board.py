@@ -6,6 +6,7 @@ Makefile."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from tinykws.export.tflite import export_tflite
 from tinykws.mcu.boards import get_board
 
 LABELS = [f"word{i}" for i in range(12)]
+C_TYPE_BYTES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4, "uint32_t": 4, "float": 4}
 F103 = get_board("nucleo-f103rb")  # 20 KiB RAM (4 KiB of it stack), 128 KiB flash
 
 
@@ -84,5 +86,9 @@ def test_board_check_counts_every_constant_array_once(tmp_path: Path, name: str)
     # activation tables) are flash too: the check counts what the project's summary counts.
     big = MemoryBudget("big", ram_bytes=1 << 24, flash_bytes=1 << 24, stack_bytes=1_024)
     result = generate_project(zoo_intmodel(name), tmp_path / "c", budget=big)
-    assert result.fit.param_bytes == result.param_bytes == sum(layer.param_bytes for layer in result.layers)
+    # Counted independently of the generator's accounting: every constant array model.c declares.
+    declared = sum(C_TYPE_BYTES[ctype] * int(length) for ctype, length
+                   in re.findall(r"static const (\w+) \w+\[(\d+)\]", (tmp_path / "c" / "model.c").read_text()))
+    assert result.fit.param_bytes == result.param_bytes == declared
+    assert sum(layer.param_bytes for layer in result.layers) == declared
     assert result.fit.flash_needed == result.param_bytes
