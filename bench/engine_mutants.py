@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import random
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import numpy as np
 
 from tinykws.errors import TinyKWSError
 from tinykws.export.engines import LiteRTEngine, TFLMEngine
+from tinykws.fileio import write_json
 from tinykws.formats.tflite_reader import parse_tflite
 from tinykws.intmodel import intmodel_from_tflite
 
@@ -78,11 +78,9 @@ def main() -> None:
     for name, c in counts.items():
         print(f"{name:<7} ok {c['ok']:>4}  clean refusal {c['refused']:>4}  crash {c['crash']:>3}  hang {c['hang']:>3}"
               "  (every crash and hang reported as a ModelFormatError; tinykws kept running)")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "engine_mutants.json").write_text(json.dumps({
+    write_json(ROOT / "bench" / "results" / "engine_mutants.json", {
         "mutants": made, "refused_by_tinykws": refused, "accepted": accepted, "seconds": round(seconds, 1),
-        "engines": {k: dict(v) for k, v in counts.items()}, "python": sys.version.split()[0]}, indent=2) + "\n")
+        "engines": {k: dict(v) for k, v in counts.items()}, "python": sys.version.split()[0]})
 
 
 if __name__ == "__main__":

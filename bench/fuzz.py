@@ -81,9 +81,9 @@ def main() -> None:
     total = sum(r["executions"] for r in rows)
     print(f"{'total':<11} {total:>10,} execs in {sum(r['seconds'] for r in rows):>7.0f} s; "
           f"{sum(bool(r['findings']) for r in rows)} target(s) with findings")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "fuzz.json").write_text(json.dumps({"targets": rows, "total_executions": total,
-                                                   "python": sys.version.split()[0]}, indent=2) + "\n")
+    from tinykws.fileio import write_json
+
+    write_json(RESULTS / "fuzz.json", {"targets": rows, "total_executions": total, "python": sys.version.split()[0]})
     shutil.rmtree(work / ".tmp", ignore_errors=True)
 
 

@@ -262,8 +262,9 @@ def main() -> None:
                   f"bench {r['seconds']} s)", flush=True)
             for line in r["bad_killed_states"] + r["bad_restarts"] + r["leftovers_after_restart"]:
                 print(f"  {line}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "kill_restart.json").write_text(json.dumps(rows, indent=2) + "\n")
+    from tinykws.fileio import write_json
+
+    write_json(RESULTS / "kill_restart.json", rows)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
@@ -43,6 +42,7 @@ from tinykws.codegen.lower import lower_op  # noqa: E402
 from tinykws.data.labels import MLPERF_LABELS  # noqa: E402
 from tinykws.eval.runner import open_runner  # noqa: E402
 from tinykws.export import export_tflite  # noqa: E402
+from tinykws.fileio import write_json  # noqa: E402
 from tinykws.formats.tflite_reader import read_tflite  # noqa: E402
 from tinykws.formats.tflite_writer import write_tflite  # noqa: E402
 from tinykws.intmodel import intmodel_from_tflite  # noqa: E402
@@ -269,7 +269,7 @@ def main() -> int:
                   f"{stream['rss_growth_after_first_minute_mb']:.2f} MB")
     result["load_average_at_end"] = os.getloadavg()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2))
+    write_json(args.out, result)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

@@ -30,7 +30,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -39,6 +38,7 @@ import numpy as np  # noqa: E402
 from tinykws.audio.io import load_audio  # noqa: E402
 from tinykws.data.eval_streams import StreamRecipe, build_eval_streams, load_stream_set  # noqa: E402
 from tinykws.errors import DataError  # noqa: E402
+from tinykws.fileio import write_json  # noqa: E402
 from tinykws.pipeline.glued import glued_track  # noqa: E402
 from tinykws.report.html import ReportSection, write_report  # noqa: E402
 from tinykws.report.stream_plots import det_png  # noqa: E402
@@ -132,7 +132,7 @@ def main() -> int:
                                       images=(det,)))
         sections.append(glued.section(f"{name}: two tracks glued with 'yes' between them"))
     write_report(figures / "report.html", "tinykws stream evaluation", sections)
-    args.out.write_text(json.dumps(results, indent=2))
+    write_json(args.out, results)
     print(f"wrote {args.out} and {figures}/", file=sys.stderr)
     return 0
 
