@@ -3,6 +3,7 @@ distillation from a checkpoint inside the loop."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -14,7 +15,7 @@ from tinykws.errors import ConfigError
 from tinykws.train.batches import ArraySource, TrainData
 from tinykws.train.checkpoint import load_checkpoint
 from tinykws.train.config import DistillConfig, FrontendConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
-from tinykws.train.distill import distillation_kl, load_teacher
+from tinykws.train.distill import distillation_kl, load_teacher, load_teachers
 from tinykws.train.loop import train
 from tinykws.train.schedules import ScheduleConfig
 from tinykws.train.setup import class_weight_tensor, per_clip_loss
@@ -110,6 +111,42 @@ def test_distillation_from_a_checkpoint_teacher(tmp_path):
     assert result.history[0]["train_loss"] > 0
     with pytest.raises(ConfigError, match="distill.teacher .*missing.pt: file not found"):
         train(replace(distilled, distill=DistillConfig(teacher=str(tmp_path / "missing.pt"))), _data(), tmp_path / "x")
+
+
+def test_an_ensemble_teacher_is_its_members_mean_log_probability(tmp_path):
+    # Two teachers that differ (another seed, another learning rate), then a student of both.
+    paths = []
+    for name, seed, lr in (("a", 0, 1e-2), ("b", 1, 3e-2)):
+        cfg = _cfg(optim=OptimConfig(lr=lr))
+        train(replace(cfg, train=replace(cfg.train, seed=seed)), _data(), tmp_path / name)
+        paths.append(str(tmp_path / name / "best.pt"))
+    x = torch.from_numpy(_data().sources[0].data[:6]).unsqueeze(1)
+    ensemble = load_teachers(paths)
+    members = [load_teacher(p).logits(x) for p in paths]
+    expected = (torch.log_softmax(members[0], 1) + torch.log_softmax(members[1], 1)) / 2
+    assert torch.allclose(ensemble.logits(x), expected, atol=1e-6)
+    assert not torch.allclose(members[0], members[1])
+    assert not any(p.requires_grad for p in ensemble.model.parameters())
+    assert ensemble.source == " + ".join(paths)
+
+    distilled = _cfg(distill=DistillConfig(teacher=tuple(paths), alpha=1.0, temperature=3.0))
+    result = train(distilled, _data(), tmp_path / "student")
+    assert result.history[0]["train_loss"] > 0
+    recorded = json.loads((tmp_path / "student" / "environment.json").read_text())
+    assert [t["path"] for t in recorded["sessions"][0]["teacher"]] == paths
+    with pytest.raises(ConfigError, match="distill.teacher .*missing.pt: file not found"):
+        load_teachers([paths[0], str(tmp_path / "missing.pt")])
+
+
+def test_ensemble_members_must_share_labels(tmp_path):
+    train(_cfg(), _data(), tmp_path / "a")
+    train(_cfg(), _data(), tmp_path / "b", labels=[f"w{i}" for i in range(12)])
+    with pytest.raises(ConfigError, match=r"ensemble member .*b/best.pt has other labels than .*a/best.pt"):
+        load_teachers([str(tmp_path / "a" / "best.pt"), str(tmp_path / "b" / "best.pt")])
+    with pytest.raises(ConfigError, match="needs a single teacher"):
+        DistillConfig(teacher=("a.pt", "b.pt"), attention=1.0).validate()
+    with pytest.raises(ConfigError, match="none empty"):
+        DistillConfig(teacher=("a.pt", "")).validate()
 
 
 @pytest.mark.shared

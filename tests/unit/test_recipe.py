@@ -47,6 +47,19 @@ def test_good_recipe_and_relative_paths(tmp_path):
     assert len(cfg.train.class_weights) == 12
 
 
+def test_a_teacher_or_an_ensemble_of_teachers_is_relative_to_the_recipe(tmp_path):
+    one = load_recipe(_write(tmp_path, "distill: {teacher: t/a.pt}\n"))
+    assert one.distill.teachers == (str((tmp_path / "t" / "a.pt").resolve()),)
+    many = load_recipe(_write(tmp_path, "distill: {teacher: [t/a.pt, /abs/b.pt]}\n"))
+    assert many.distill.teachers == (str((tmp_path / "t" / "a.pt").resolve()), "/abs/b.pt")
+    out = tmp_path / "run" / "config.yaml"
+    save_config(many, out)
+    assert load_recipe(out) == many
+    assert load_recipe(_write(tmp_path, "distill: {teacher: ''}\n")).distill.teachers == ()
+    with pytest.raises(ConfigError, match="distill.teacher"):
+        load_recipe(_write(tmp_path, "distill: {teacher: {a: 1}}\n"))
+
+
 def test_name_defaults_to_file_stem(tmp_path):
     cfg = load_recipe(_write(tmp_path, "train: {epochs: 2}\n", name="my_run.yaml"))
     assert cfg.name == "my_run" and cfg.train.epochs == 2

@@ -243,7 +243,8 @@ class TrainConfig:
 class DistillConfig:
     """Knowledge distillation from a teacher ("" = off): a tinykws checkpoint (.pt) or a
     float .tflite (imported into zoo model `tflite_model`, fed by `tflite_frontend`, default
-    that model's front-end). Loss = (1 - alpha) * CE + alpha * T^2 * KL(teacher_T || student_T)
+    that model's front-end), or a list of them, an ensemble whose target is the mean of its
+    members' log-probabilities (their normalised geometric mean). Loss = (1 - alpha) * CE + alpha * T^2 * KL(teacher_T || student_T)
     + attention * KL(teacher attention || student attention), the last summed over time for
     models with attention pooling (crnn_gru_att; the teacher must be a tinykws checkpoint
     of such a model; its frames are pooled onto a time-strided student's steps).
@@ -253,7 +254,7 @@ class DistillConfig:
     no label, and only the teacher's view of them is learnt (loss alpha * T^2 * KL). Under
     data parallelism they are drawn per rank, from that rank's part of the batch."""
 
-    teacher: str = ""
+    teacher: str | tuple[str, ...] = ""
     tflite_model: str = "ds_cnn"
     tflite_frontend: str = ""
     alpha: float = 0.5
@@ -270,10 +271,21 @@ class DistillConfig:
             raise ConfigError("distill.mix_share and distill.crop_share must be >= 0 and sum to at most 1")
         if (self.mix_share or self.crop_share) and not self.teacher:
             raise ConfigError("distill.mix_share / crop_share need a distill.teacher")
+        if not isinstance(self.teacher, str) and not all(self.teacher):
+            raise ConfigError("distill.teacher: an ensemble lists one file per member, none empty")
+        if self.attention and len(self.teachers) > 1:
+            raise ConfigError("distill.attention needs a single teacher, not an ensemble")
 
     @property
     def enabled(self) -> bool:
         return bool(self.teacher)
+
+    @property
+    def teachers(self) -> tuple[str, ...]:
+        """The teacher files: one, the members of an ensemble, or none."""
+        if isinstance(self.teacher, str):
+            return (self.teacher,) if self.teacher else ()
+        return tuple(self.teacher)
 
 
 PRUNE_SCOPES = ("layer", "global")

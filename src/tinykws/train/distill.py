@@ -7,7 +7,7 @@ The T^2 factor keeps the soft term's gradient scale independent of the temperatu
 (Hinton et al. 2015). The attention term (beta = `distill.attention`) matches the
 student's distribution of attention over time to the teacher's, for models with
 attention pooling. The teacher is a tinykws checkpoint (.pt) or a float .tflite imported
-with `tinykws.models.tflite_import`; it gets its own front-end's features.
+with `tinykws.models.tflite_import`, or an ensemble of them; it gets its own front-end's features.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -120,6 +120,34 @@ def load_teacher(path: str | os.PathLike, tflite_model: str = "ds_cnn", tflite_f
     except ModelFormatError as exc:
         raise ConfigError(f"distill.teacher: {exc}") from None
     return Teacher(_frozen(model), ckpt.frontend, ckpt.labels, str(p))
+
+
+class EnsembleLogits(torch.nn.Module):
+    """Members' mean log-probability as logits: softmax(mean_i log p_i), the normalised
+    geometric mean of their distributions (a member's logit offset does not count)."""
+
+    def __init__(self, members: Sequence[torch.nn.Module]):
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([F.log_softmax(m(x), dim=1) for m in self.members]).mean(dim=0)
+
+
+def load_teachers(paths: Sequence[str], tflite_model: str = "ds_cnn", tflite_frontend: str = "") -> Teacher:
+    """The teacher of `paths`: load_teacher's for one file; for several, their ensemble
+    (EnsembleLogits), whose members must share the front-end and the labels."""
+    if len(paths) == 1:
+        return load_teacher(paths[0], tflite_model, tflite_frontend)
+    members = [load_teacher(p, tflite_model, tflite_frontend) for p in paths]
+    first = members[0]
+    for m in members[1:]:
+        for what, mine, theirs in (("front-end", m.frontend, first.frontend), ("labels", m.labels, first.labels)):
+            if mine != theirs:
+                raise ConfigError(f"distill.teacher: ensemble member {m.source} has other {what} than "
+                                  f"{first.source}; an ensemble's members share both")
+    return Teacher(EnsembleLogits([m.model for m in members]), first.frontend, first.labels,
+                   " + ".join(m.source for m in members))
 
 
 def _frozen(model: torch.nn.Module) -> torch.nn.Module:

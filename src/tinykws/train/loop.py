@@ -38,7 +38,7 @@ from tinykws.train.batches import (
 )
 from tinykws.train.checkpoint import Checkpoint, load_checkpoint, non_finite_entries, save_checkpoint
 from tinykws.train.config import RunConfig
-from tinykws.train.distill import Teacher, load_teacher, teacher_only_inputs, teacher_rng
+from tinykws.train.distill import Teacher, load_teachers, teacher_only_inputs, teacher_rng
 from tinykws.train.hooks import TrainHook
 from tinykws.train.provenance import record_provenance
 from tinykws.train.recipe import save_config
@@ -387,13 +387,13 @@ def _init_weights(path: str, cfg: RunConfig, model: torch.nn.Module) -> dict[str
 def _setup_teacher(cfg: RunConfig, data: TrainData, student_frontend: dict, student=None) -> Teacher | None:
     if not cfg.distill.enabled:
         return None
-    teacher = load_teacher(cfg.distill.teacher, cfg.distill.tflite_model, cfg.distill.tflite_frontend)
+    teacher = load_teachers(cfg.distill.teachers, cfg.distill.tflite_model, cfg.distill.tflite_frontend)
     if cfg.distill.attention > 0:
         teacher.watch_attention(student)
     if teacher.frontend is not None and teacher.frontend != student_frontend:
         if data.kind != WAVEFORM:
             raise ConfigError(
-                f"distill.teacher {cfg.distill.teacher} uses another front-end than the student; "
+                f"distill.teacher {teacher.source} uses another front-end than the student; "
                 "distilling across front-ends needs waveform data (data.cache: false)"
             )
         from tinykws.audio.frontends import frontend_from_dict

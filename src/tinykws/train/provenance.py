@@ -67,8 +67,9 @@ def run_provenance(cfg: RunConfig) -> dict[str, Any]:
     folders = {s.path for s in cfg.data.sources + cfg.data.validation}
     entry = {"environment": describe_environment(), "threads": cfg.train.threads, "seed": cfg.train.seed,
              "data": [data_fingerprint(f) for f in sorted(folders) if Path(f).is_dir()]}
-    if cfg.distill.teacher and Path(cfg.distill.teacher).is_file():
-        entry["teacher"] = {"path": cfg.distill.teacher, "sha256": _sha256(Path(cfg.distill.teacher))}
+    teachers = [{"path": t, "sha256": _sha256(Path(t))} for t in cfg.distill.teachers if Path(t).is_file()]
+    if teachers:
+        entry["teacher"] = teachers[0] if isinstance(cfg.distill.teacher, str) else teachers
     return entry
 
 

@@ -49,6 +49,8 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
         part = data.get(name)
         if isinstance(part, dict) and isinstance(part.get(key), str) and part[key]:
             part[key] = _absolute(part[key], base)
+        elif isinstance(part, dict) and isinstance(part.get(key), list):  # an ensemble of teachers
+            part[key] = [_absolute(v, base) if isinstance(v, str) and v else v for v in part[key]]
     return data
 
 
