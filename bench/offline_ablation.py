@@ -14,7 +14,8 @@ and epoch size as the others of its table:
     o.*.seed1    o.e60 and o.final with another seed
     o.levers     `both` with the synthetic-only levers below; o.mix: + teacher-only inputs
     b.final      recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule
-  synthetic speech only (recipes/kws12_synth.yaml, no real clip, no teacher):
+    b.e200       b.final trained 200 epochs
+  synthetic speech only (recipes/kws12_synth.yaml, no real clip, no teacher that heard one):
     s.base       the reference augmentation on the corpus' generated noise
     s.<lever>    s.base plus one lever: real noise recordings, real + generated noise,
                  simulated rooms and microphones, SpecAugment
@@ -23,6 +24,9 @@ and epoch size as the others of its table:
                  s.final's run in --runs-dir and `tinykws data mine --teacher
                  RUNS_DIR/s.final/best.pt --from .cache/synth_kws12_big
                  --out .cache/splice_synth`)
+    s.unknown20  s.final with twice the share of unknown words
+    s.L          s.final's recipe training ds_cnn_l
+    s.ens2       s.final distilled from the ensemble of s.final and s.L (needs both runs)
 
 Each row's best checkpoint (chosen on validation data only: held-out synthetic speakers, plus
 the partial copy's validation list for offline rows) is scored on a dev set, the partial real
@@ -159,12 +163,17 @@ ROWS = (
         "s.final + splices mined by s.final's model (weight 0.5 of 1.5), distilled from it", "synth", "all"),
     Row("s.unknown20", SYNTH, ("data.unknown_percentage=20.0",), "s.final with 20 % unknown words instead of 10 %",
         "synth", "all"),
+    Row("s.L", SYNTH, ("model.name=ds_cnn_l",), "s.final's recipe training ds_cnn_l (417 K parameters) instead",
+        "synth", "all"),
+    Row("s.ens2", SYNTH, (f"distill.teacher=[{RUNS_DIR}/s.final/best.pt, {RUNS_DIR}/s.L/best.pt]",),
+        "s.final distilled from the ensemble of s.final and s.L (both synthetic only)", "synth", "all"),
     # --- offline material: the synthetic-only levers on kws12_offline ---------------------
     Row("o.levers", MAIN, OFFLINE_LEVERS, "both + big corpus with real + generated noise, rooms, microphones, "
         "speed, SpecAugment, 30 epochs"),
     Row("o.mix", MAIN, OFFLINE_LEVERS + ("distill.mix_share=0.2", "distill.crop_share=0.1"),
         "o.levers + teacher-only inputs: 20 % mixtures of two clips, 10 % cut-off words"),
     Row("b.final", BC, (), "recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule"),
+    Row("b.e200", BC, ("train.epochs=200",), "b.final trained 200 epochs (the BC-ResNet paper's) instead of 60"),
 )
 @dataclass(frozen=True)
 class RowResult:
