@@ -61,7 +61,11 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             try:
                 return _coerce(value, arg, where)
             except ConfigError as exc:
-                errors.append(str(exc))
+                # A list meant for a list member of the union: its item's error is the useful one.
+                if isinstance(value, (list, tuple)) and typing.get_origin(arg) in (tuple, list):
+                    errors.insert(0, str(exc))
+                else:
+                    errors.append(str(exc))
         raise ConfigError(errors[0] if errors else f"{where}: bad value {value!r}")
     if dataclasses.is_dataclass(annotation):
         if not isinstance(value, Mapping):

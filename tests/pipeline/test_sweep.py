@@ -135,6 +135,7 @@ def test_sweep_files_are_checked(tmp_path, sweep_file):
     for old, new, message in (
         ("quant: {mode: float32}", "quant: {mode: float8}", "quant.mode"),
         ("teacher: base", "teacher: nobody", "neither a setting nor a file"),
+        ("teacher: base", "teacher: [base, base]", "an ensemble of teachers goes in the recipe"),
         ("    from: base\n    quant: {mode: ptq", "    from: student\n    quant: {mode: ptq", None),
     ):
         bad.write_text(text.replace(old, new, 1))

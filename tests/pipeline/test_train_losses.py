@@ -138,11 +138,17 @@ def test_an_ensemble_teacher_is_its_members_mean_log_probability(tmp_path):
         load_teachers([paths[0], str(tmp_path / "missing.pt")])
 
 
-def test_ensemble_members_must_share_labels(tmp_path):
+def test_ensemble_members_must_share_labels_and_front_end(tmp_path):
     train(_cfg(), _data(), tmp_path / "a")
     train(_cfg(), _data(), tmp_path / "b", labels=[f"w{i}" for i in range(12)])
+    other_band = _cfg()
+    train(replace(other_band, frontend=FrontendConfig(name="mlperf_mfcc", overrides={"upper_hz": 7000.0})),
+          _data(), tmp_path / "c")
     with pytest.raises(ConfigError, match=r"ensemble member .*b/best.pt has other labels than .*a/best.pt"):
         load_teachers([str(tmp_path / "a" / "best.pt"), str(tmp_path / "b" / "best.pt")])
+    with pytest.raises(ConfigError, match=r"ensemble member .*c/best.pt has other front-end than .*a/best.pt"):
+        load_teachers([str(tmp_path / "a" / "best.pt"), str(tmp_path / "c" / "best.pt")])
+    assert load_teachers([str(tmp_path / "a" / "best.pt")]).source == str(tmp_path / "a" / "best.pt")
     with pytest.raises(ConfigError, match="needs a single teacher"):
         DistillConfig(teacher=("a.pt", "b.pt"), attention=1.0).validate()
     with pytest.raises(ConfigError, match="none empty"):

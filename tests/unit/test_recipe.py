@@ -56,8 +56,12 @@ def test_a_teacher_or_an_ensemble_of_teachers_is_relative_to_the_recipe(tmp_path
     save_config(many, out)
     assert load_recipe(out) == many
     assert load_recipe(_write(tmp_path, "distill: {teacher: ''}\n")).distill.teachers == ()
-    with pytest.raises(ConfigError, match="distill.teacher"):
-        load_recipe(_write(tmp_path, "distill: {teacher: {a: 1}}\n"))
+    by_override = load_recipe(_write(tmp_path, "name: r\n"), ["distill.teacher=[t/a.pt, /abs/b.pt]"])
+    assert by_override.distill.teachers == many.distill.teachers
+    with pytest.raises(ConfigError, match=r"distill.teacher\[1\]: expected a string, got 1"):
+        load_recipe(_write(tmp_path, "distill: {teacher: [t/a.pt, 1]}\n"))
+    with pytest.raises(ConfigError, match="none empty"):
+        load_recipe(_write(tmp_path, "distill: {teacher: []}\n"))
 
 
 def test_name_defaults_to_file_stem(tmp_path):

@@ -179,6 +179,9 @@ def _setting(raw: Any, where: str, base: Path) -> SettingSpec:
     elif "train" in data and data["train"] is not None:
         raise ConfigError(f"{where}: setting {raw['name']}: train is a list of KEY=VALUE overrides")
     teacher = data.get("teacher", "")
+    if not isinstance(teacher, str):
+        raise ConfigError(f"{where}: setting {raw['name']}: teacher is one setting's name or one model file; an "
+                          "ensemble of teachers goes in the recipe or in train: [\"distill.teacher=[A, B]\"]")
     if teacher and (teacher.endswith(".pt") or teacher.endswith(".tflite") or "/" in teacher):
         data["teacher"] = _absolute(teacher, base)
     spec = from_dict(SettingSpec, data, f"{where}: setting {raw['name']}")

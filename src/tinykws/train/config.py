@@ -271,8 +271,9 @@ class DistillConfig:
             raise ConfigError("distill.mix_share and distill.crop_share must be >= 0 and sum to at most 1")
         if (self.mix_share or self.crop_share) and not self.teacher:
             raise ConfigError("distill.mix_share / crop_share need a distill.teacher")
-        if not isinstance(self.teacher, str) and not all(self.teacher):
-            raise ConfigError("distill.teacher: an ensemble lists one file per member, none empty")
+        if not isinstance(self.teacher, str) and not (self.teacher and all(self.teacher)):
+            raise ConfigError("distill.teacher: an ensemble lists one file per member, none empty (no "
+                              "distillation: leave teacher out or \"\")")
         if self.attention and len(self.teachers) > 1:
             raise ConfigError("distill.attention needs a single teacher, not an ensemble")
 

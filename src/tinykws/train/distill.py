@@ -142,11 +142,14 @@ def load_teachers(paths: Sequence[str], tflite_model: str = "ds_cnn", tflite_fro
     members = [load_teacher(p, tflite_model, tflite_frontend) for p in paths]
     first = members[0]
     for m in members[1:]:
+        if (m.labels is None) != (first.labels is None):
+            raise ConfigError(f"distill.teacher: ensemble members {first.source} and {m.source} mix a float "
+                              ".tflite (no labels) with a tinykws checkpoint; an ensemble's members are of one kind")
         for what, mine, theirs in (("front-end", m.frontend, first.frontend), ("labels", m.labels, first.labels)):
             if mine != theirs:
                 raise ConfigError(f"distill.teacher: ensemble member {m.source} has other {what} than "
                                   f"{first.source}; an ensemble's members share both")
-    return Teacher(EnsembleLogits([m.model for m in members]), first.frontend, first.labels,
+    return Teacher(_frozen(EnsembleLogits([m.model for m in members])), first.frontend, first.labels,
                    " + ".join(m.source for m in members))
 
 
