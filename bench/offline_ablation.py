@@ -27,6 +27,7 @@ and epoch size as the others of its table:
     s.unknown20  s.final with twice the share of unknown words
     s.L          s.final's recipe training ds_cnn_l
     s.ens2       s.final distilled from the ensemble of s.final and s.L (needs both runs)
+    s.*.seed1    s.final and s.ens2 with another seed (s.ens2's teachers stay seed 0)
 
 Each row's best checkpoint (chosen on validation data only: held-out synthetic speakers, plus
 the partial copy's validation list for offline rows) is scored on a dev set, the partial real
@@ -167,6 +168,9 @@ ROWS = (
         "synth", "all"),
     Row("s.ens2", SYNTH, (f"distill.teacher=[{RUNS_DIR}/s.final/best.pt, {RUNS_DIR}/s.L/best.pt]",),
         "s.final distilled from the ensemble of s.final and s.L (both synthetic only)", "synth", "all"),
+    Row("s.final.seed1", SYNTH, ("train.seed=1",), "s.final, another seed (run-to-run spread)", "synth", "all"),
+    Row("s.ens2.seed1", SYNTH, (f"distill.teacher=[{RUNS_DIR}/s.final/best.pt, {RUNS_DIR}/s.L/best.pt]", "train.seed=1"),
+        "s.ens2 with another seed for the student (same teachers)", "synth", "all"),
     # --- offline material: the synthetic-only levers on kws12_offline ---------------------
     Row("o.levers", MAIN, OFFLINE_LEVERS, "both + big corpus with real + generated noise, rooms, microphones, "
         "speed, SpecAugment, 30 epochs"),
