@@ -10,9 +10,9 @@ and epoch size as the others of its table:
     both         + both: the recipe before issue 14 (20 epochs, no mined splices)
     <knob rows>  `both` with one setting changed: the go/on/off corpus share, alpha, the seed
     o.e60        `both` trained 60 epochs instead of 20
-    o.final      + teacher-mined splices (tinykws data mine), 60 epochs: recipes/kws12_offline.yaml
-    o.*.seed1    o.e60 and o.final with another seed
-    o.e120       o.final trained 120 epochs
+    o.final60    + teacher-mined splices (tinykws data mine), 60 epochs
+    o.final      o.final60 trained 120 epochs: recipes/kws12_offline.yaml
+    o.*.seed1    o.e60 and o.final60 with another seed
     o.levers     `both` with the synthetic-only levers below; o.mix: + teacher-only inputs
     b.final      recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule (200 epochs)
     b.final60    b.final trained 60 epochs
@@ -80,6 +80,7 @@ def _sources(*sources: str) -> str:
 PRE_SPLICE_SOURCES = (_sources(_source("../../shared/data/speech_commands_partial", 3.0),
                                _source("../.cache/synth_kws12", 1.5), _source("../.cache/synth_go_on_off", 1.5)),)
 PRE_SPLICE = PRE_SPLICE_SOURCES + ("train.epochs=20",)
+E60 = ("train.epochs=60",)  # the offline recipe's schedule before it went to 120 epochs
 
 # The synthetic-only levers on kws12_offline.yaml: the big corpus with real + generated noise,
 # rooms, microphone colouring, speed change and SpecAugment, 30 epochs.
@@ -141,11 +142,11 @@ ROWS = (
     Row("goonoff3", MAIN, PRE_SPLICE + ("data.sources.2.weight=3.0",), "both, go/on/off corpus weight 3.0 (of 7.5)"),
     Row("alpha0.8", MAIN, PRE_SPLICE + ("distill.alpha=0.8",), "both, distillation alpha 0.8 instead of 0.5"),
     Row("seed1", MAIN, PRE_SPLICE + ("train.seed=1",), "both, another seed (run-to-run spread)"),
-    Row("o.e60", MAIN, PRE_SPLICE_SOURCES, "both, 60 epochs instead of 20"),
-    Row("o.final", MAIN, (), "o.e60 + teacher-mined splices (recipes/kws12_offline.yaml)"),
-    Row("o.e60.seed1", MAIN, PRE_SPLICE_SOURCES + ("train.seed=1",), "o.e60, another seed (run-to-run spread)"),
-    Row("o.final.seed1", MAIN, ("train.seed=1",), "o.final, another seed (run-to-run spread)"),
-    Row("o.e120", MAIN, ("train.epochs=120",), "o.final trained 120 epochs instead of 60"),
+    Row("o.e60", MAIN, PRE_SPLICE_SOURCES + E60, "both, 60 epochs instead of 20"),
+    Row("o.final60", MAIN, E60, "o.e60 + teacher-mined splices"),
+    Row("o.final", MAIN, (), "o.final60 trained 120 epochs: recipes/kws12_offline.yaml"),
+    Row("o.e60.seed1", MAIN, PRE_SPLICE_SOURCES + E60 + ("train.seed=1",), "o.e60, another seed (run-to-run spread)"),
+    Row("o.final60.seed1", MAIN, E60 + ("train.seed=1",), "o.final60, another seed (run-to-run spread)"),
     # --- synthetic speech only (no real clip, no teacher): each lever alone on the base ---
     Row("s.base", SYNTH, SYNTH_BASE, "synthetic only: 1,500 clips a keyword, reference augmentation",
         "synth", "all"),
