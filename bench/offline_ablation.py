@@ -12,7 +12,7 @@ and epoch size as the others of its table:
     o.e60        `both` trained 60 epochs instead of 20
     o.final60    + teacher-mined splices (tinykws data mine), 60 epochs
     o.final      o.final60 trained 120 epochs: recipes/kws12_offline.yaml
-    o.*.seed1    o.e60 and o.final60 with another seed
+    o.*.seed1    o.e60, o.final60 and o.final with another seed
     o.levers     `both` with the synthetic-only levers below; o.mix: + teacher-only inputs
     b.final      recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule (200 epochs)
     b.final60    b.final trained 60 epochs
@@ -147,6 +147,7 @@ ROWS = (
     Row("o.final", MAIN, (), "o.final60 trained 120 epochs: recipes/kws12_offline.yaml"),
     Row("o.e60.seed1", MAIN, PRE_SPLICE_SOURCES + E60 + ("train.seed=1",), "o.e60, another seed (run-to-run spread)"),
     Row("o.final60.seed1", MAIN, E60 + ("train.seed=1",), "o.final60, another seed (run-to-run spread)"),
+    Row("o.final.seed1", MAIN, ("train.seed=1",), "o.final, another seed (run-to-run spread)"),
     # --- synthetic speech only (no real clip, no teacher): each lever alone on the base ---
     Row("s.base", SYNTH, SYNTH_BASE, "synthetic only: 1,500 clips a keyword, reference augmentation",
         "synth", "all"),
