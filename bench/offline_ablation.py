@@ -80,7 +80,7 @@ def _sources(*sources: str) -> str:
 PRE_SPLICE_SOURCES = (_sources(_source("../../shared/data/speech_commands_partial", 3.0),
                                _source("../.cache/synth_kws12", 1.5), _source("../.cache/synth_go_on_off", 1.5)),)
 PRE_SPLICE = PRE_SPLICE_SOURCES + ("train.epochs=20",)
-E60 = ("train.epochs=60",)  # the offline recipe's schedule before it went to 120 epochs
+E60 = ("train.epochs=60",)  # the offline recipes' schedule before 120 (ds_cnn) and 200 (bc_resnet_1) epochs
 
 # The synthetic-only levers on kws12_offline.yaml: the big corpus with real + generated noise,
 # rooms, microphone colouring, speed change and SpecAugment, 30 epochs.
@@ -101,6 +101,8 @@ OFFLINE_LEVERS = (
 SYNTH_BASE = ("data.sources=[{path: ../.cache/synth_kws12_big, layout: raw, weight: 1.0}]",
               "data.augment={enabled: true, background_frequency: 0.8, background_volume: 0.1, time_shift_ms: 100.0}")
 RUNS_DIR = "RUNS_DIR"  # stands for --runs-dir in overrides (see Row)
+# Distillation from the ensemble of two synthetic-only rows' models.
+ENSEMBLE = f"distill.teacher=[{RUNS_DIR}/s.final/best.pt, {RUNS_DIR}/s.L/best.pt]"
 REAL_NOISE = "../../shared/data/speech_commands_partial/_background_noise_"
 CORPUS_NOISE = "../.cache/synth_kws12_big/_background_noise_"
 CHANNEL = ("data.augment.reverb_probability=0.5", "data.augment.eq_probability=0.5",
@@ -170,10 +172,10 @@ ROWS = (
         "synth", "all"),
     Row("s.L", SYNTH, ("model.name=ds_cnn_l",), "s.final's recipe training ds_cnn_l (417 K parameters) instead",
         "synth", "all"),
-    Row("s.ens2", SYNTH, (f"distill.teacher=[{RUNS_DIR}/s.final/best.pt, {RUNS_DIR}/s.L/best.pt]",),
+    Row("s.ens2", SYNTH, (ENSEMBLE,),
         "s.final distilled from the ensemble of s.final and s.L (both synthetic only)", "synth", "all"),
     Row("s.final.seed1", SYNTH, ("train.seed=1",), "s.final, another seed (run-to-run spread)", "synth", "all"),
-    Row("s.ens2.seed1", SYNTH, (f"distill.teacher=[{RUNS_DIR}/s.final/best.pt, {RUNS_DIR}/s.L/best.pt]", "train.seed=1"),
+    Row("s.ens2.seed1", SYNTH, (ENSEMBLE, "train.seed=1"),
         "s.ens2 with another seed for the student (same teachers)", "synth", "all"),
     # --- offline material: the synthetic-only levers on kws12_offline ---------------------
     Row("o.levers", MAIN, OFFLINE_LEVERS, "both + big corpus with real + generated noise, rooms, microphones, "
@@ -181,8 +183,10 @@ ROWS = (
     Row("o.mix", MAIN, OFFLINE_LEVERS + ("distill.mix_share=0.2", "distill.crop_share=0.1"),
         "o.levers + teacher-only inputs: 20 % mixtures of two clips, 10 % cut-off words"),
     Row("b.final", BC, (), "recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule, 200 epochs"),
-    Row("b.final60", BC, ("train.epochs=60",), "b.final trained 60 epochs instead of 200"),
+    Row("b.final60", BC, E60, "b.final trained 60 epochs instead of 200"),
 )
+
+
 @dataclass(frozen=True)
 class RowResult:
     """A row's measured numbers. Accuracies are percentages."""

@@ -20,7 +20,7 @@ from tinykws.eval.runner import run_batches
 from tinykws.harness.accuracy import model_inputs, score
 from tinykws.harness.check import check_submission
 from tinykws.harness.data import load_workload_data
-from tinykws.harness.registry import data_root, get_workload, resolve
+from tinykws.harness.registry import Workload, data_root, get_workload, resolve
 from tinykws.harness.results import read_results
 from tinykws.harness.run import registered_input
 from tinykws.harness.sut import SutSpec, open_sut
@@ -77,7 +77,7 @@ class GradeReport:
         return "\n".join(lines)
 
 
-def _workload_data(workload, root, loaded: dict[str, tuple]) -> tuple:
+def _workload_data(workload: Workload, root, loaded: dict[str, tuple]) -> tuple:
     """(registered int8 input, the whole dataset) of `workload`, read and checksummed once
     per grading however many systems ran it."""
     if workload.name not in loaded:
