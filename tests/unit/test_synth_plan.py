@@ -39,6 +39,17 @@ def test_keywords_are_never_unknown():
     assert unknown_words_for(("cat",), ("cat", "dog")) == ("dog",)
 
 
+def test_words_that_sound_like_a_keyword_are_never_unknown():
+    # "know" said by a TTS engine is "no": labelled unknown it would be label noise.
+    default = default_unknown_words()
+    assert not {"know", "write"} & set(default)
+    assert unknown_words_for(("no", "right"), ("know", "write", "rite", "now", "light")) == ("now", "light")
+    assert unknown_words_for(("two",), ("to", "too", "three")) == ("three",)
+    # the table works both ways: a homophone as the keyword removes the common word
+    assert "no" not in unknown_words_for(("know",), None)
+    assert "no" in unknown_words_for(("yes",), None)
+
+
 def test_check_words_rejects_folder_breaking_names():
     assert check_words([" Yes", "no", "yes"], "--words") == ("yes", "no")
     for bad in ("_background_noise_", "a/b", "..", "two words"):

@@ -24,7 +24,8 @@ def add_parser(subparsers: "argparse._SubParsersAction") -> None:
     )
     p.add_argument("--words", default=None, metavar="W1,W2,...", help="keywords, comma-separated")
     p.add_argument("--unknown-words", default=None, metavar="W1,W2,...",
-                   help="unknown words (default: a built-in list of ~170 English words; keywords are removed)")
+                   help="unknown words (default: a built-in list of ~170 English words; keywords and words "
+                   "that sound exactly like one, such as know for no, are removed)")
     p.add_argument("--unknown-clips", type=count, default=None, metavar="N",
                    help="clips over all unknown words (default: half the keyword clips)")
     p.add_argument("--per-word", type=positive_int, default=1000, metavar="N", help="clips per keyword (default 1000)")

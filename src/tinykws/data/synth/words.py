@@ -26,14 +26,23 @@ COMMON_WORDS = (
     "dream", "drink", "early", "eat", "egg", "enough", "evening", "fall", "family", "far",
     "father", "fire", "fish", "floor", "flower", "food", "friend", "garden", "girl", "give",
     "glass", "goat", "good", "green", "hand", "help", "home", "horse", "hot", "island",
-    "kitchen", "know", "lamp", "later", "letter", "light", "listen", "little", "lot",
+    "kitchen", "lamp", "later", "letter", "light", "listen", "little", "lot",
     "machine", "money", "moon", "morning", "mother", "music", "name", "never", "night",
     "note", "number", "often", "open", "orange", "paper", "pencil", "people", "phone",
     "picture", "plant", "play", "please", "quiet", "rain", "read", "red", "river", "road",
     "round", "salt", "school", "sea", "show", "sister", "sleep", "small", "snow", "song",
     "soon", "south", "table", "talk", "tell", "thank", "time", "today", "town", "wait",
-    "walk", "water", "west", "white", "window", "winter", "world", "write", "yellow", "yet",
+    "walk", "water", "west", "white", "window", "winter", "world", "yellow", "yet",
 )
+
+# Words that text-to-speech says exactly alike. One of them as a keyword and another as an
+# unknown word would be the same sound under two labels, so the unknown list drops them.
+HOMOPHONES = tuple(frozenset(g.split()) for g in (
+    "no know", "right write rite wright", "two to too", "four for fore", "eight ate",
+    "one won", "sea see", "night knight", "wait weight", "road rode", "son sun",
+    "new knew", "hour our", "flower flour", "hole whole", "wood would", "hear here",
+    "by buy bye", "there their",
+))
 
 _WORD = re.compile(r"^[a-z][a-z0-9'-]*$")
 
@@ -63,10 +72,17 @@ def check_words(words: list[str] | tuple[str, ...], what: str) -> tuple[str, ...
     return tuple(out)
 
 
+def sounds_like(word: str) -> frozenset[str]:
+    """`word` and the words that text-to-speech says exactly alike (HOMOPHONES)."""
+    return frozenset({word}).union(*(g for g in HOMOPHONES if word in g))
+
+
 def unknown_words_for(keywords: tuple[str, ...], unknown: tuple[str, ...] | None) -> tuple[str, ...]:
-    """The unknown words to synthesize: `unknown` (or the built-in list) minus every keyword."""
+    """The unknown words to synthesize: `unknown` (or the built-in list) minus every keyword
+    and every word that sounds exactly like one ("know" when "no" is a keyword)."""
     pool = default_unknown_words() if unknown is None else unknown
-    return tuple(w for w in pool if w not in set(keywords))
+    banned = frozenset().union(*(sounds_like(k) for k in keywords))
+    return tuple(w for w in pool if w not in banned)
 
 
 def text_variant(word: str, rng: np.random.Generator) -> str:
