@@ -84,6 +84,20 @@ def test_same_seed_same_bytes_and_resume(corpus, tmp_path):
     assert _wavs(again) == before
 
 
+def test_a_folder_of_other_options_is_refused_or_made_again(tmp_path):
+    out = tmp_path / "owned"
+    synthesize_corpus(_opts(out, per_word=2, unknown_clips=0))
+    with pytest.raises(ConfigError, match="other options"):
+        synthesize_corpus(_opts(out, per_word=2, unknown_clips=0, seed=12))
+    # A pipeline's own folder (replace_other) is emptied and made again: it holds exactly
+    # what a fresh folder of the new options holds, nothing of the old corpus.
+    synthesize_corpus(_opts(out, per_word=2, unknown_clips=0, seed=12, replace_other=True))
+    fresh = tmp_path / "fresh"
+    synthesize_corpus(_opts(fresh, per_word=2, unknown_clips=0, seed=12))
+    assert _wavs(out) == _wavs(fresh)
+    assert {p.name for p in out.iterdir()} == {p.name for p in fresh.iterdir()}
+
+
 def test_other_seed_differs(corpus, tmp_path):
     out, _ = corpus
     other = tmp_path / "other"

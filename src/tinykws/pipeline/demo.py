@@ -130,6 +130,7 @@ def _synthesize(opts: DemoOptions, corpus: Path, noise_dir: str | None):
         words=tuple(MLPERF_KEYWORDS), out_dir=str(corpus), per_word=opts.per_word,
         unknown_clips=opts.unknown_clips, engines=opts.engines, seed=opts.seed,
         workers=opts.workers, noise_seconds=30.0, progress=opts.progress, noise_dir=noise_dir,
+        replace_other=True,  # the demo's own folder: a corpus of an older version is made again
     ))
 
 

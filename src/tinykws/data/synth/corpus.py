@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import shutil
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -58,6 +59,10 @@ class SynthOptions:
     progress: bool = True
     voices: str = "curated"  # "all": also each engine's extra_voices()
     variation: str = "default"  # a name of plan.VARIATIONS
+    # A folder holding a corpus of other options is refused (False) or emptied and made
+    # again (True: for folders a pipeline owns, such as the demo's, whose corpus changes
+    # whenever the defaults or the word lists of a new version do).
+    replace_other: bool = False
 
 
 @dataclass(frozen=True)
@@ -257,25 +262,30 @@ def _options_doc(opts: SynthOptions, words, unknown, n_unknown: int, mix) -> dic
     }
 
 
-def _claim_folder(out: Path, options: dict) -> None:
-    """Mark `out` as the corpus of `options` before writing into it, and refuse a folder
-    that holds a corpus of other options: resuming keeps the clips on disk, so clips of two
-    different corpora would otherwise end up mixed. Leftovers of a killed run (temporary
-    clips) are removed."""
+def _claim_folder(out: Path, options: dict, replace_other: bool) -> None:
+    """Mark `out` as the corpus of `options` before writing into it. A folder that holds a
+    corpus of other options is refused, or emptied when `replace_other`: resuming keeps the
+    clips on disk, so clips of two different corpora would otherwise end up mixed. Leftovers
+    of a killed run (temporary clips) are removed."""
+    stamp = out / OPTIONS_STAMP
+    if stamp.is_file() and not _same_options(stamp, options):
+        if not replace_other or out.is_symlink():
+            raise ConfigError(f"{out}: holds a synthetic corpus made with other options ({stamp.name}); "
+                              "use another --out folder, or delete this one to start over")
+        shutil.rmtree(out)  # only ever a folder stamped as a tinykws corpus
     ensure_folder(out)
     for folder in [out, *(d for d in out.iterdir() if d.is_dir() and not d.is_symlink())]:
         recover_folder(folder)
-    stamp = out / OPTIONS_STAMP
-    if stamp.is_file():
-        try:
-            earlier = json.loads(stamp.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            earlier = None
-        if earlier != json.loads(json.dumps(options)):
-            raise ConfigError(f"{out}: holds a synthetic corpus made with other options ({stamp.name}); "
-                              "use another --out folder, or delete this one to start over")
-    else:
+    if not stamp.is_file():
         write_json(stamp, options)
+
+
+def _same_options(stamp: Path, options: dict) -> bool:
+    try:
+        earlier = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return earlier == json.loads(json.dumps(options))
 
 
 def synthesize_corpus(opts: SynthOptions) -> SynthResult:
@@ -285,7 +295,7 @@ def synthesize_corpus(opts: SynthOptions) -> SynthResult:
     mix, info = resolve_engines(opts.engines, opts.voices)
     out = Path(opts.out_dir)
     plans = plan_corpus(opts, mix, info)
-    _claim_folder(out, _options_doc(opts, words, unknown, n_unknown, mix))
+    _claim_folder(out, _options_doc(opts, words, unknown, n_unknown, mix), opts.replace_other)
     existing = sum(1 for p in plans if (out / p.relpath).exists())
     units = _units(plans, info, opts.seed, str(out))
     outcomes = _run_units(units, opts.workers, len(plans) - existing, opts.progress)
