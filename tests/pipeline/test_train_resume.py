@@ -1,4 +1,5 @@
-"""The training loop on a tiny in-memory dataset: exact resume, early stopping, run folder."""
+"""The training loop on a tiny in-memory dataset: exact resume, early stopping, run folder,
+weight averaging (train.ema_decay)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 import torch
 
 from tinykws.errors import ConfigError, DataError
-from tinykws.train.batches import FEATURES, WAVEFORM, ArraySource, TrainData, epoch_plan, iterate_batches
+from tinykws.train.averaging import WeightAverage
+from tinykws.train.batches import (FEATURES, WAVEFORM, ArraySource, TrainData, epoch_plan, iterate_batches,
+                                   source_arrays)
 from tinykws.train.checkpoint import load_checkpoint
 from tinykws.train.config import FrontendConfig, ModelConfig, OptimConfig, RunConfig, TrainConfig
 from tinykws.train.loop import train
@@ -179,3 +182,72 @@ def test_a_checkpoint_from_before_an_option_existed_still_resumes(tmp_path):
     save_checkpoint(ckpt, tmp_path / "run" / "last.pt")
     with pytest.raises(ConfigError, match="cannot resume"):
         train(replace(cfg, train=replace(cfg.train, epochs=3)), data, tmp_path / "run", resume=True)
+
+
+def test_average_follows_its_formula():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    avg = WeightAverage(0.9)
+    avg.on_start(model, 0, 10)
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+    for n in range(1, 6):
+        with torch.no_grad():
+            model[0].weight.add_(float(n))
+        model.train()(torch.randn(4, 3))  # moves the batch-norm statistics and its count
+        avg.after_step(model, n)
+        d = min(0.9, (1 + n) / (10 + n))
+        for k, v in model.state_dict().items():
+            expected[k] = d * expected[k] + (1 - d) * v if v.dtype.is_floating_point else v.clone()
+    for k, v in avg.model.state_dict().items():
+        assert torch.allclose(v, expected[k], atol=1e-6), k
+    assert avg.model[1].num_batches_tracked == 5
+    assert not torch.equal(avg.model[0].weight, model[0].weight)
+
+
+def test_best_holds_the_average_and_last_the_live_weights(tmp_path):
+    cfg = _cfg("ds_cnn", epochs=3, ema_decay=0.9)
+    data = _data(FEATURES)
+    train(cfg, data, tmp_path / "run")
+    last = load_checkpoint(tmp_path / "run" / "last.pt")
+    averaged = last.hooks["ema"]["weights"]
+    assert last.hooks["ema"]["updates"] == last.step == 9
+    # Validation scored the average: the final epoch's val_top1 is the average's accuracy.
+    history = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    model = last.build_model()
+    model.load_state_dict(averaged)
+    x, y = source_arrays(data.validation)
+    with torch.no_grad():
+        top1 = float((model.eval()(torch.from_numpy(x)[:, None]).argmax(1).numpy() == y).mean())
+    assert history[-1]["val_top1"] == pytest.approx(top1)
+    assert any(not torch.equal(last.state_dict[k], averaged[k]) for k in averaged)
+    # Without validation data best.pt is the last epoch's model: the average, no hook state.
+    result = train(cfg, replace(data, validation=None), tmp_path / "noval")
+    best = load_checkpoint(result.best_path)
+    averaged = load_checkpoint(tmp_path / "noval" / "last.pt").hooks["ema"]["weights"]
+    assert best.hooks == {} and best.epoch == 3
+    for k, v in averaged.items():
+        assert torch.equal(best.state_dict[k], v), k
+
+
+def test_resumed_run_averages_like_an_uninterrupted_one(tmp_path):
+    cfg = _cfg("ds_cnn", ema_decay=0.8)
+    data = _data(WAVEFORM)
+    train(cfg, data, tmp_path / "full")
+    train(cfg, data, tmp_path / "part", stop_after_epochs=1)
+    train(cfg, data, tmp_path / "part", resume=True)
+    a = load_checkpoint(tmp_path / "full" / "last.pt").hooks["ema"]
+    b = load_checkpoint(tmp_path / "part" / "last.pt").hooks["ema"]
+    assert a["updates"] == b["updates"]
+    for k in a["weights"]:
+        assert torch.equal(a["weights"][k], b["weights"][k]), k
+    assert (tmp_path / "full" / "metrics.jsonl").read_text().count("val_top1") == 3
+
+
+def test_averaging_is_refused_with_pruning_and_out_of_range(tmp_path):
+    class Hook:
+        name = "prune"
+
+    with pytest.raises(ConfigError, match="ema_decay"):
+        train(_cfg("ds_cnn", ema_decay=0.9), _data(FEATURES), tmp_path / "r", hooks=(Hook(),))
+    with pytest.raises(ConfigError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0).validate()

@@ -212,7 +212,9 @@ class TrainConfig:
     `grad_clip_norm` 0 = no clipping; `early_stopping_patience` = epochs without a better
     validation accuracy before stopping (0 = never stop early); `threads` 0 = leave torch's
     setting alone; `freeze_batchnorm` keeps batch-norm layers in eval mode (running
-    statistics), which fine-tuning and exact data-parallel equality need.
+    statistics), which fine-tuning and exact data-parallel equality need. `ema_decay` > 0
+    keeps an exponential moving average of the weights (`train.averaging`), which
+    validation scores and best.pt holds; 0 = off.
     """
 
     epochs: int = 36
@@ -225,6 +227,7 @@ class TrainConfig:
     eval_batch_size: int = 256
     threads: int = 0
     freeze_batchnorm: bool = False
+    ema_decay: float = 0.0
     progress: bool = True
 
     def validate(self) -> None:
@@ -237,6 +240,7 @@ class TrainConfig:
         check_range("train.grad_clip_norm", self.grad_clip_norm, 0.0, 1e9)
         check_range("train.early_stopping_patience", self.early_stopping_patience, 0, MAX_EPOCHS)
         check_range("train.threads", self.threads, 0, 4096)
+        check_range("train.ema_decay", self.ema_decay, 0.0, 1.0, high_open=True)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -26,6 +26,7 @@ from tinykws.errors import ConfigError, DataError, TrainingDivergedError
 from tinykws.eval.runner import output_scores, run_batches, softmax_nll
 from tinykws.fileio import ensure_folder, recover_folder, staged_outputs, write_text
 from tinykws.train import distributed
+from tinykws.train.averaging import WeightAverage
 from tinykws.train.batches import (
     FEATURES,
     WAVEFORM,
@@ -162,11 +163,15 @@ def train(
     Under torchrun (WORLD_SIZE > 1) every rank calls this; rank 0 writes the files.
     """
     cfg.validate()
+    if hooks and cfg.train.ema_decay:
+        raise ConfigError("train.ema_decay: weight averaging cannot be combined with pruning "
+                          "(the average would bring pruned weights back)")
+    hooks = tuple(hooks) + ((WeightAverage(cfg.train.ema_decay),) if cfg.train.ema_decay else ())
     threads_before = torch.get_num_threads()
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     try:
-        return _train(cfg, data, Path(run_dir), list(labels), resume, stop_after_epochs, tuple(hooks))
+        return _train(cfg, data, Path(run_dir), list(labels), resume, stop_after_epochs, hooks)
     finally:
         torch.set_num_threads(threads_before)
 
@@ -216,10 +221,17 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
     net = distributed.wrap_model(model, info)
     weights = class_weight_tensor(cfg.train.class_weights, len(labels))
 
-    def checkpoint(epoch_metrics: dict[str, Any]) -> Checkpoint:
+    # With weight averaging, validation and best.pt see the average; last.pt keeps the live
+    # weights (and the average, as hook state) to resume from.
+    averaged = next((h for h in hooks if isinstance(h, WeightAverage)), None)
+
+    def scored() -> torch.nn.Module:
+        return model if averaged is None else averaged.model
+
+    def checkpoint(epoch_metrics: dict[str, Any], weights: torch.nn.Module) -> Checkpoint:
         return Checkpoint(
             model_name=cfg.model.name, model_kwargs=model_kwargs_of(model), num_classes=len(labels),
-            state_dict=model.state_dict(), frontend=frontend.to_dict(), labels=labels,
+            state_dict=weights.state_dict(), frontend=frontend.to_dict(), labels=labels,
             config=to_dict(cfg), epoch=state.epoch, step=state.step, optimizer=optimizer.state_dict(),
             rng={"torch": torch.get_rng_state()}, loop_state=state.to_dict(), metrics=_without_timing(epoch_metrics),
             hooks={hook.name: hook.state_dict() for hook in hooks},
@@ -244,7 +256,7 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
             record.update(hook.epoch_metrics(model))
         val_top1 = -1.0
         if info.is_main and validator is not None and validator.available:
-            val_top1, val_loss = validator(model)
+            val_top1, val_loss = validator(scored())
             record.update(val_top1=val_top1, val_loss=val_loss)
         val_top1 = distributed.broadcast_float(val_top1, info)
         final = all(hook.final(state.step) for hook in hooks)  # e.g. pruning has reached its sparsity
@@ -259,11 +271,12 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
         record["seconds"] = time.perf_counter() - t0
         state.history.append(record)
         if info.is_main:
-            ckpt = checkpoint(record)
+            ckpt = checkpoint(record, model)
             # One commit per epoch: best.pt, last.pt and metrics.jsonl always tell one story.
             with staged_outputs(run_dir) as stage:
                 if improved:
-                    save_checkpoint(ckpt, stage / "best.pt")
+                    best = ckpt if averaged is None else replace(checkpoint(record, scored()), hooks={})
+                    save_checkpoint(best, stage / "best.pt")
                 save_checkpoint(ckpt, stage / last.name)
                 write_text(stage / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in state.history))
             if cfg.train.progress:
