@@ -29,7 +29,8 @@ and epoch size as the others of its table:
     s.L          s.noema training ds_cnn_l
     s.ens2       s.noema distilled from the ensemble of s.noema and s.L (needs both runs)
     s.final      recipes/kws12_synth.yaml: s.noema + weight averaging (train.ema_decay)
-    s.*.seed1    s.noema, s.ens2 and s.final with another seed (s.ens2's teachers stay seed 0)
+    s.*.seed1    s.noema, s.ens2 and s.final with another seed (s.ens2's teachers stay seed 0);
+                 s.*.seed2 a third seed of s.noema and s.final
 
 Each row's best checkpoint (chosen on validation data only: held-out synthetic speakers, plus
 the partial copy's validation list for offline rows) is scored on a dev set, the partial real
@@ -185,6 +186,8 @@ ROWS = (
     Row("s.ens2.seed1", SYNTH, ENSEMBLE + ("train.seed=1",),
         "s.ens2 with another seed for the student (same teachers)", "synth", "all"),
     Row("s.final.seed1", SYNTH, ("train.seed=1",), "s.final, another seed (run-to-run spread)", "synth", "all"),
+    Row("s.noema.seed2", SYNTH, NO_EMA + ("train.seed=2",), "s.noema, a third seed", "synth", "all"),
+    Row("s.final.seed2", SYNTH, ("train.seed=2",), "s.final, a third seed", "synth", "all"),
     # --- offline material: the synthetic-only levers on kws12_offline ---------------------
     Row("o.levers", MAIN, OFFLINE_LEVERS, "both + big corpus with real + generated noise, rooms, microphones, "
         "speed, SpecAugment, 30 epochs"),
