@@ -96,6 +96,11 @@ def test_a_folder_of_other_options_is_refused_or_made_again(tmp_path):
     synthesize_corpus(_opts(fresh, per_word=2, unknown_clips=0, seed=12))
     assert _wavs(out) == _wavs(fresh)
     assert {p.name for p in out.iterdir()} == {p.name for p in fresh.iterdir()}
+    # An unreadable stamp is never leave to delete.
+    (out / ".tinykws-synth-options.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="other options"):
+        synthesize_corpus(_opts(out, per_word=2, unknown_clips=0, replace_other=True))
+    assert _wavs(out) == _wavs(fresh)
 
 
 def test_other_seed_differs(corpus, tmp_path):

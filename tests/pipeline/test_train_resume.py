@@ -213,12 +213,18 @@ def test_best_holds_the_average_and_last_the_live_weights(tmp_path):
     assert last.hooks["ema"]["updates"] == last.step == 9
     # Validation scored the average: the final epoch's val_top1 is the average's accuracy.
     history = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    model = last.build_model()
-    model.load_state_dict(averaged)
     x, y = source_arrays(data.validation)
-    with torch.no_grad():
-        top1 = float((model.eval()(torch.from_numpy(x)[:, None]).argmax(1).numpy() == y).mean())
-    assert history[-1]["val_top1"] == pytest.approx(top1)
+
+    def val_loss(weights):
+        model = last.build_model()
+        model.load_state_dict(weights)
+        with torch.no_grad():
+            logp = torch.log_softmax(model.eval()(torch.from_numpy(x)[:, None]), 1)
+        return float(-logp[torch.arange(len(y)), torch.from_numpy(y)].mean())
+
+    # (the loss, not top-1: on this tiny set both models can share the same top-1)
+    logged = history[-1]["val_loss"]
+    assert abs(logged - val_loss(averaged)) < 1e-5 < 1e-4 < abs(logged - val_loss(last.state_dict))
     assert any(not torch.equal(last.state_dict[k], averaged[k]) for k in averaged)
     # Without validation data best.pt is the last epoch's model: the average, no hook state.
     result = train(cfg, replace(data, validation=None), tmp_path / "noval")
@@ -241,6 +247,17 @@ def test_resumed_run_averages_like_an_uninterrupted_one(tmp_path):
     for k in a["weights"]:
         assert torch.equal(a["weights"][k], b["weights"][k]), k
     assert (tmp_path / "full" / "metrics.jsonl").read_text().count("val_top1") == 3
+
+
+def test_resume_refuses_another_averaging_setting(tmp_path):
+    data = _data(FEATURES)
+    train(_cfg("ds_cnn", ema_decay=0.9), data, tmp_path / "run", stop_after_epochs=1)
+    for decay in (0.0, 0.95):
+        with pytest.raises(ConfigError, match="ema_decay"):
+            train(_cfg("ds_cnn", ema_decay=decay), data, tmp_path / "run", resume=True)
+    train(_cfg("tiny_conv"), data, tmp_path / "plain", stop_after_epochs=1)
+    with pytest.raises(ConfigError, match="ema_decay"):
+        train(_cfg("tiny_conv", ema_decay=0.9), data, tmp_path / "plain", resume=True)
 
 
 def test_averaging_is_refused_with_pruning_and_out_of_range(tmp_path):

@@ -60,7 +60,7 @@ class WeightAverage:
         return {}
 
     def state_dict(self) -> dict[str, Any]:
-        return {"updates": self.updates,
+        return {"decay": self.decay, "updates": self.updates,
                 "weights": {k: v.detach().clone() for k, v in self.model.state_dict().items()}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -202,6 +202,7 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
             torch.set_rng_state(ckpt.rng["torch"])
         state = _State.from_checkpoint(ckpt)
         state.history = _with_timing(run_dir, [h for h in state.history if h["epoch"] <= state.epoch])
+        _check_same_averaging(ckpt, cfg, last)
         for hook in hooks:
             hook.load_state_dict(ckpt.hooks.get(hook.name, {}))
     elif last.exists():
@@ -435,6 +436,15 @@ def _same_model(ckpt: Checkpoint, name: str, model) -> bool:
     except (ConfigError, TypeError, ValueError, RuntimeError):  # arguments the model cannot be built with
         return False
     return model_kwargs_of(rebuilt) == model_kwargs_of(model)
+
+
+def _check_same_averaging(ckpt: Checkpoint, cfg: RunConfig, path: Path) -> None:
+    """A run resumed with weight averaging switched on, off or to another decay would mix
+    two kinds of model in its validation history and best.pt."""
+    earlier = ckpt.hooks.get(WeightAverage.name, {}).get("decay", 0.0)
+    if float(earlier) != float(cfg.train.ema_decay):
+        raise ConfigError(f"{path}: the run was trained with train.ema_decay {earlier}, the recipe now "
+                          f"says {cfg.train.ema_decay}; resume with the run's own setting, or start a new run")
 
 
 def _check_resumable(ckpt: Checkpoint, cfg: RunConfig, model, frontend: dict, labels, path: Path) -> None:

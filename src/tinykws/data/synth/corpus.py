@@ -268,8 +268,10 @@ def _claim_folder(out: Path, options: dict, replace_other: bool) -> None:
     clips on disk, so clips of two different corpora would otherwise end up mixed. Leftovers
     of a killed run (temporary clips) are removed."""
     stamp = out / OPTIONS_STAMP
-    if stamp.is_file() and not _same_options(stamp, options):
-        if not replace_other or out.is_symlink():
+    same = _same_options(stamp, options) if stamp.is_file() else True
+    if not same:
+        # An unreadable stamp (None) is never taken as leave to delete.
+        if not replace_other or same is None or out.is_symlink():
             raise ConfigError(f"{out}: holds a synthetic corpus made with other options ({stamp.name}); "
                               "use another --out folder, or delete this one to start over")
         shutil.rmtree(out)  # only ever a folder stamped as a tinykws corpus
@@ -280,11 +282,12 @@ def _claim_folder(out: Path, options: dict, replace_other: bool) -> None:
         write_json(stamp, options)
 
 
-def _same_options(stamp: Path, options: dict) -> bool:
+def _same_options(stamp: Path, options: dict) -> bool | None:
+    """Whether the stamp records `options`; None when it cannot be read."""
     try:
         earlier = json.loads(stamp.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return None
     return earlier == json.loads(json.dumps(options))
 
 
