@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinykws.data.synth.engine import SynthSettings, get_engine
+from tinykws.data.synth.words import sounds_like
 
 # Common words; none is a keyword or a near-homophone of one (know/no, write/right, of/off,
 # goal/go, stuff/stop, ...). Checked by `check_vocabulary`.
@@ -33,15 +34,16 @@ horse cat dog rabbit fish sheep cow chicken mouse
 one two three four five six seven eight nine ten twenty hundred
 """.split())
 
-# The keywords and words that sound like them: never in a background sentence.
-KEYWORD_LIKE = frozenset("yes yet no know now nose go goes going goal gone left lift right write rite wright "
+# Words close in sound to the keywords (near misses; the exact homophones come from
+# words.HOMOPHONES): never in a background sentence.
+KEYWORD_LIKE = frozenset("yes yet no now nose go goes going goal gone left lift right "
                          "up upper down off of stop stuff top on".split())
 
 
 def check_vocabulary(words=VOCABULARY, keywords=("down", "go", "left", "no", "off", "on", "right", "stop", "up",
                                                  "yes")) -> tuple[str, ...]:
     """The vocabulary without keywords and keyword-like words (an assertion of this module)."""
-    banned = KEYWORD_LIKE | set(keywords)
+    banned = KEYWORD_LIKE.union(*(sounds_like(k) for k in keywords))
     return tuple(w for w in words if w not in banned)
 
 

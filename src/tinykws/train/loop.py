@@ -164,14 +164,13 @@ def train(
     """
     cfg.validate()
     if hooks and cfg.train.ema_decay:
-        raise ConfigError("train.ema_decay: weight averaging cannot be combined with pruning "
-                          "(the average would bring pruned weights back)")
-    hooks = tuple(hooks) + ((WeightAverage(cfg.train.ema_decay),) if cfg.train.ema_decay else ())
+        raise ConfigError("train.ema_decay: weight averaging cannot be combined with a training hook "
+                          "such as pruning (the average would bring pruned weights back)")
     threads_before = torch.get_num_threads()
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     try:
-        return _train(cfg, data, Path(run_dir), list(labels), resume, stop_after_epochs, hooks)
+        return _train(cfg, data, Path(run_dir), list(labels), resume, stop_after_epochs, tuple(hooks))
     finally:
         torch.set_num_threads(threads_before)
 
@@ -179,6 +178,9 @@ def train(
 def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], resume: bool,
            stop_after_epochs: int | None, hooks: tuple[TrainHook, ...]) -> TrainResult:
     info = distributed.from_environment()
+    # Weight averaging is a hook (checkpointed, resumed) whose copy is what gets scored.
+    averaged = WeightAverage(cfg.train.ema_decay) if cfg.train.ema_decay else None
+    hooks = hooks + ((averaged,) if averaged else ())
     frontend = resolve_frontend(cfg)
     _check_data(data, frontend, labels)
     fe_module = frontend.torch_module()
@@ -222,17 +224,14 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
     net = distributed.wrap_model(model, info)
     weights = class_weight_tensor(cfg.train.class_weights, len(labels))
 
-    # With weight averaging, validation and best.pt see the average; last.pt keeps the live
-    # weights (and the average, as hook state) to resume from.
-    averaged = next((h for h in hooks if isinstance(h, WeightAverage)), None)
+    # With weight averaging, validation and best.pt see the average (updated in place);
+    # last.pt keeps the live weights, and the average as hook state, to resume from.
+    scored = model if averaged is None else averaged.model
 
-    def scored() -> torch.nn.Module:
-        return model if averaged is None else averaged.model
-
-    def checkpoint(epoch_metrics: dict[str, Any], weights: torch.nn.Module) -> Checkpoint:
+    def checkpoint(epoch_metrics: dict[str, Any]) -> Checkpoint:
         return Checkpoint(
             model_name=cfg.model.name, model_kwargs=model_kwargs_of(model), num_classes=len(labels),
-            state_dict=weights.state_dict(), frontend=frontend.to_dict(), labels=labels,
+            state_dict=model.state_dict(), frontend=frontend.to_dict(), labels=labels,
             config=to_dict(cfg), epoch=state.epoch, step=state.step, optimizer=optimizer.state_dict(),
             rng={"torch": torch.get_rng_state()}, loop_state=state.to_dict(), metrics=_without_timing(epoch_metrics),
             hooks={hook.name: hook.state_dict() for hook in hooks},
@@ -257,7 +256,7 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
             record.update(hook.epoch_metrics(model))
         val_top1 = -1.0
         if info.is_main and validator is not None and validator.available:
-            val_top1, val_loss = validator(scored())
+            val_top1, val_loss = validator(scored)
             record.update(val_top1=val_top1, val_loss=val_loss)
         val_top1 = distributed.broadcast_float(val_top1, info)
         final = all(hook.final(state.step) for hook in hooks)  # e.g. pruning has reached its sparsity
@@ -272,11 +271,11 @@ def _train(cfg: RunConfig, data: TrainData, run_dir: Path, labels: list[str], re
         record["seconds"] = time.perf_counter() - t0
         state.history.append(record)
         if info.is_main:
-            ckpt = checkpoint(record, model)
+            ckpt = checkpoint(record)
             # One commit per epoch: best.pt, last.pt and metrics.jsonl always tell one story.
             with staged_outputs(run_dir) as stage:
                 if improved:
-                    best = ckpt if averaged is None else replace(checkpoint(record, scored()), hooks={})
+                    best = ckpt if averaged is None else replace(ckpt, state_dict=scored.state_dict(), hooks={})
                     save_checkpoint(best, stage / "best.pt")
                 save_checkpoint(ckpt, stage / last.name)
                 write_text(stage / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in state.history))
