@@ -45,6 +45,8 @@ def test_words_that_sound_like_a_keyword_are_never_unknown():
     assert not {"know", "write"} & set(default)
     assert unknown_words_for(("no", "right"), ("know", "write", "rite", "now", "light")) == ("now", "light")
     assert unknown_words_for(("two",), ("to", "too", "three")) == ("three",)
+    assert unknown_words_for(("foreword", "rowed"), None) == tuple(
+        w for w in default if w not in {"forward", "road"})
     # the table works both ways: a homophone as the keyword removes the common word
     assert "no" not in unknown_words_for(("know",), None)
     assert "no" in unknown_words_for(("yes",), None)

@@ -39,9 +39,11 @@ COMMON_WORDS = (
 # unknown word would be the same sound under two labels, so the unknown list drops them.
 HOMOPHONES = tuple(frozenset(g.split()) for g in (
     "no know", "right write rite wright", "two to too", "four for fore", "eight ate",
-    "one won", "sea see", "night knight", "wait weight", "road rode", "son sun",
+    "one won", "sea see", "night knight", "wait weight", "road rode rowed", "son sun",
     "new knew", "hour our", "flower flour", "hole whole", "wood would", "hear here",
-    "by buy bye", "there their",
+    "by buy bye", "there their", "forward foreword", "blue blew", "meet meat",
+    "piece peace", "week weak", "wear where", "bear bare", "pair pear", "plane plain",
+    "rain reign rein", "tail tale", "sail sale", "mail male", "dear deer",
 ))
 
 _WORD = re.compile(r"^[a-z][a-z0-9'-]*$")
