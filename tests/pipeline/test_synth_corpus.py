@@ -181,3 +181,28 @@ def test_noise_dir_is_copied_as_16k_wav(tmp_path):
     assert rate == 16000 and x.shape == (16000 * 3,)
     with pytest.raises(DataError, match="not a folder"):
         copy_noise_dir(tmp_path / "missing", out)
+
+
+def test_the_noise_folder_is_known_by_where_it_is_not_how_it_is_spelt(tmp_path, monkeypatch):
+    noise = tmp_path / "noise"
+    noise.mkdir()
+    sf.write(noise / "fan.flac", (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32), 16000)
+    out = tmp_path / "corpus"
+    monkeypatch.chdir(tmp_path)
+    synthesize_corpus(_opts(out, per_word=1, unknown_clips=0, noise_dir="noise"))
+    # the same folder, spelt from elsewhere: a resume, not a corpus of other options
+    monkeypatch.chdir(out)
+    synthesize_corpus(_opts(out, per_word=1, unknown_clips=0, noise_dir="../noise"))
+    synthesize_corpus(_opts(out, per_word=1, unknown_clips=0, noise_dir=str(noise)))
+    # the same text from another directory names another folder
+    other = out / "noise"
+    other.mkdir()
+    with pytest.raises(ConfigError, match="other options"):
+        synthesize_corpus(_opts(out, per_word=1, unknown_clips=0, noise_dir="noise"))
+    # a stamp from before folders were recorded resolved holds the text as typed
+    stamp = out / ".tinykws-synth-options.json"
+    doc = json.loads(stamp.read_text())
+    assert doc["noise_dir"] == str(noise.resolve())
+    stamp.write_text(json.dumps({**doc, "noise_dir": "noise"}))
+    monkeypatch.chdir(tmp_path)
+    synthesize_corpus(_opts(out, per_word=1, unknown_clips=0, noise_dir=str(noise)))

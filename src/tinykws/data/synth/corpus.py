@@ -257,7 +257,7 @@ def _options_doc(opts: SynthOptions, words, unknown, n_unknown: int, mix) -> dic
     return {
         "words": list(words), "unknown_words": list(unknown), "per_word": opts.per_word,
         "unknown_clips": n_unknown, "engines": [list(m) for m in mix], "seed": opts.seed,
-        "noise_dir": opts.noise_dir, "noise_seconds": opts.noise_seconds,
+        "noise_dir": _folder_identity(opts.noise_dir), "noise_seconds": opts.noise_seconds,
         "voices": opts.voices, "variation": opts.variation,
     }
 
@@ -282,12 +282,23 @@ def _claim_folder(out: Path, options: dict, replace_other: bool) -> None:
         write_json(stamp, options)
 
 
+def _folder_identity(folder: str | None) -> str | None:
+    # The folder itself, not how it was spelt: "../shared/x" from one directory and the
+    # absolute path from another are the same noise; the same relative text from two
+    # directories is not.
+    return str(Path(folder).expanduser().resolve()) if folder else folder
+
+
 def _same_options(stamp: Path, options: dict) -> bool | None:
     """Whether the stamp records `options`; None when it cannot be read."""
     try:
         earlier = json.loads(stamp.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if isinstance(earlier, dict) and isinstance(earlier.get("noise_dir"), str):
+        # Stamps written before the folder was recorded resolved hold it as typed, which
+        # the command that made them read from the working directory.
+        earlier["noise_dir"] = _folder_identity(earlier["noise_dir"])
     return earlier == json.loads(json.dumps(options))
 
 
