@@ -39,7 +39,9 @@ train on it), which is what the levers were chosen on, and once on
 ../shared/data/sc12_test_dev: top-1 and per-class accuracy. Training a row takes 5-110 minutes
 on 2 busy cores: it is a benchmark, not a test. Finished rows are reused (a run folder whose
 last epoch is done is only re-scored), an interrupted row resumes from its last.pt, and rows
-measured by earlier invocations stay in the JSON. The synthetic and mined corpora must exist
+measured by earlier invocations stay in the JSON. A run folder whose config.yaml differs from
+the row as it now is (another setting, or a corpus link that now points elsewhere) stops the
+bench with the settings named, rather than being re-scored as if it were the row. The synthetic and mined corpora must exist
 first (the commands are in the recipe headers).
 
     .venv/bin/python bench/offline_ablation.py [--table synth|offline|all] [--rows s.base,s.final]
@@ -216,6 +218,38 @@ class RowResult:
     dev_per_class: dict[str, float] | None = None
 
 
+def _flat(tree: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in _flat(sub, f"{prefix}{key}.").items()}
+    return {prefix[:-1]: tree}
+
+
+# Settings that do not change what a run learns.
+_NOT_COMPARED = ("train.threads", "train.progress")
+
+
+def config_differences(run_dir: Path, cfg) -> list[str]:
+    """The settings (dotted keys) in which the run in `run_dir` (its config.yaml) differs
+    from `cfg`, threads and progress bars aside; [] when it has no config.yaml yet. The saved
+    config is read back through the current schema, so a setting added since takes its
+    default; corpus paths are compared resolved, so a cache folder that now links to
+    another corpus is a difference."""
+    import yaml
+
+    from tinykws.errors import ConfigError
+    from tinykws.train.recipe import config_from_dict, config_to_yaml
+
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        return []
+    try:
+        old_cfg = config_from_dict(yaml.safe_load(saved.read_text()), where=str(saved))
+    except (ConfigError, yaml.YAMLError, TypeError) as exc:
+        return [f"config.yaml, which the current code cannot read ({exc})"]
+    old, new = (_flat(yaml.safe_load(config_to_yaml(c))) for c in (old_cfg, cfg))
+    return sorted(k for k in old.keys() | new.keys() if k not in _NOT_COMPARED and old.get(k) != new.get(k))
+
+
 def _finished(run_dir: Path, epochs: int) -> bool:
     metrics = run_dir / "metrics.jsonl"
     if not (run_dir / "best.pt").is_file() or not metrics.is_file():
@@ -237,6 +271,11 @@ def run_row(row: Row, runs_dir: Path, threads: int) -> RowResult:
     run_dir = runs_dir / row.name
     cmd = row.command(run_dir, threads)
     minutes = None
+    # A finished run is re-scored, not retrained, so it must be a run of this row as it now is.
+    changed = config_differences(run_dir, cfg)
+    if changed:
+        raise SystemExit(f"{run_dir}: holds a run of another configuration (differs in {', '.join(changed)}); "
+                         "remove it or pass another --runs-dir")
     if not _finished(run_dir, cfg.train.epochs):
         resume = ["--resume"] if (run_dir / "last.pt").is_file() else []
         t0 = time.perf_counter()
