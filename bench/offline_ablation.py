@@ -13,6 +13,8 @@ and epoch size as the others of its table:
     o.final60    + teacher-mined splices (tinykws data mine), 60 epochs
     o.final      o.final60 trained 120 epochs: recipes/kws12_offline.yaml
     o.*.seed1    o.e60, o.final60 and o.final with another seed
+    o.splice3x   o.final with 3x the mined splices (a second corpus: `tinykws data mine ...
+                 --per-class 4500 --candidates 300000 --out .cache/splice_kws12_3x`)
     o.levers     `both` with the synthetic-only levers below; o.mix: + teacher-only inputs
     b.final      recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule (200 epochs)
     b.final60    b.final trained 60 epochs
@@ -157,6 +159,8 @@ ROWS = (
     Row("o.e60.seed1", MAIN, PRE_SPLICE_SOURCES + E60 + ("train.seed=1",), "o.e60, another seed (run-to-run spread)"),
     Row("o.final60.seed1", MAIN, E60 + ("train.seed=1",), "o.final60, another seed (run-to-run spread)"),
     Row("o.final.seed1", MAIN, ("train.seed=1",), "o.final, another seed (run-to-run spread)"),
+    Row("o.splice3x", MAIN, ("data.sources.3.path=../.cache/splice_kws12_3x",),
+        "o.final with 3x the splices (mined with --per-class 4500 --candidates 300000)"),
     # --- synthetic speech only (no real clip, no teacher): each lever alone on the base ---
     Row("s.base", SYNTH, SYNTH_BASE, "synthetic only: 1,500 clips a keyword, reference augmentation",
         "synth", "all"),
