@@ -17,7 +17,7 @@ and epoch size as the others of its table:
                  --per-class 4500 --candidates 300000 --out .cache/splice_kws12_3x`)
     o.levers     `both` with the synthetic-only levers below; o.mix: + teacher-only inputs
     b.final      recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule (200 epochs)
-    b.final60    b.final trained 60 epochs
+    b.final60    b.final trained 60 epochs; b.final.seed1 with another seed
   synthetic speech only (recipes/kws12_synth.yaml, no real clip, no teacher that heard one):
     s.base       the reference augmentation on the corpus' generated noise
     s.<lever>    s.base plus one lever: real noise recordings, real + generated noise,
@@ -201,6 +201,7 @@ ROWS = (
         "o.levers + teacher-only inputs: 20 % mixtures of two clips, 10 % cut-off words"),
     Row("b.final", BC, (), "recipes/kws12_offline_bc_resnet.yaml: bc_resnet_1 with its own schedule, 200 epochs"),
     Row("b.final60", BC, E60, "b.final trained 60 epochs instead of 200"),
+    Row("b.final.seed1", BC, ("train.seed=1",), "b.final, another seed (run-to-run spread)"),
 )
 
 
