@@ -226,6 +226,8 @@ class RowResult:
 def _flat(tree: object, prefix: str = "") -> dict[str, object]:
     if isinstance(tree, dict):
         return {k: v for key, sub in tree.items() for k, v in _flat(sub, f"{prefix}{key}.").items()}
+    if isinstance(tree, list) and tree:
+        return {k: v for i, sub in enumerate(tree) for k, v in _flat(sub, f"{prefix}{i}.").items()}
     return {prefix[:-1]: tree}
 
 
@@ -237,8 +239,8 @@ def config_differences(run_dir: Path, cfg) -> list[str]:
     """The settings (dotted keys) in which the run in `run_dir` (its config.yaml) differs
     from `cfg`, threads and progress bars aside; [] when it has no config.yaml yet. The saved
     config is read back through the current schema, so a setting added since takes its
-    default; corpus paths are compared resolved, so a cache folder that now links to
-    another corpus is a difference."""
+    default. Recipes resolve relative corpus paths (the bench's are all relative), so a
+    cache folder that now links to another corpus is a difference."""
     import yaml
 
     from tinykws.errors import ConfigError
@@ -249,7 +251,7 @@ def config_differences(run_dir: Path, cfg) -> list[str]:
         return []
     try:
         old_cfg = config_from_dict(yaml.safe_load(saved.read_text()), where=str(saved))
-    except (ConfigError, yaml.YAMLError, TypeError) as exc:
+    except (ConfigError, yaml.YAMLError, TypeError, ValueError, OSError) as exc:
         return [f"config.yaml, which the current code cannot read ({exc})"]
     old, new = (_flat(yaml.safe_load(config_to_yaml(c))) for c in (old_cfg, cfg))
     return sorted(k for k in old.keys() | new.keys() if k not in _NOT_COMPARED and old.get(k) != new.get(k))

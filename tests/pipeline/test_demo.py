@@ -27,6 +27,8 @@ def test_demo_pipeline_on_tiny_data(tmp_path, tiny_folder_dataset, tiny_raw_data
     # Every artifact the demo promises exists and is what it says.
     assert result.checkpoint.is_file() and result.report.is_file() and result.tflite.is_file()
     assert (out / "corpus" / "synth_manifest.json").is_file()
+    # The demo trains with weight averaging (what that does to best.pt: tests/pipeline/test_train_resume.py).
+    assert "  ema_decay: 0.999\n" in (out / "train" / "config.yaml").read_text()
     assert set(result.evaluations) == {"synthetic test", "real speech"}
     real = result.evaluations["real speech"]
     assert real.num_clips == len(tiny_folder_dataset.files)

@@ -206,3 +206,5 @@ def test_the_noise_folder_is_known_by_where_it_is_not_how_it_is_spelt(tmp_path, 
     stamp.write_text(json.dumps({**doc, "noise_dir": "noise"}))
     monkeypatch.chdir(tmp_path)
     synthesize_corpus(_opts(out, per_word=1, unknown_clips=0, noise_dir=str(noise)))
+    # ... and is rewritten in the resolved form once it has matched
+    assert json.loads(stamp.read_text()) == doc

@@ -55,6 +55,8 @@ def test_same_config_threads_and_progress_aside(ablation, tmp_path):
     save_config(load_recipe(recipe, ["train.threads=2", "train.progress=false"]), run / "config.yaml")
     assert ablation.config_differences(run, load_recipe(recipe)) == []
     assert ablation.config_differences(run, load_recipe(recipe, ["train.epochs=9"])) == ["train.epochs"]
+    assert ablation.config_differences(run, load_recipe(recipe, ["data.sources.0.weight=2.0"])) == [
+        "data.sources.0.weight"]
 
 
 def test_a_setting_added_later_takes_its_default(ablation, tmp_path):
@@ -83,7 +85,7 @@ def test_a_cache_link_to_another_corpus_is_a_difference(ablation, tmp_path):
     save_config(load_recipe(recipe), run / "config.yaml")
     link.unlink()
     link.symlink_to(new)
-    assert ablation.config_differences(run, load_recipe(recipe)) == ["data.sources"]
+    assert ablation.config_differences(run, load_recipe(recipe)) == ["data.sources.0.path"]
 
 
 def test_an_unreadable_saved_config_is_named(ablation, tmp_path):
@@ -91,6 +93,8 @@ def test_an_unreadable_saved_config_is_named(ablation, tmp_path):
     corpus.mkdir()
     run = tmp_path / "run"
     run.mkdir()
-    (run / "config.yaml").write_text("train: {epochs: many}\n")
-    changed = ablation.config_differences(run, load_recipe(_recipe(tmp_path, corpus)))
-    assert len(changed) == 1 and "cannot read" in changed[0]
+    cfg = load_recipe(_recipe(tmp_path, corpus))
+    for text in (b"train: {epochs: many}\n", b"\xff\xfe not text", b"- a list\n"):
+        (run / "config.yaml").write_bytes(text)
+        changed = ablation.config_differences(run, cfg)
+        assert len(changed) == 1 and "cannot read" in changed[0], text

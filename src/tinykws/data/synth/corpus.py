@@ -278,15 +278,15 @@ def _claim_folder(out: Path, options: dict, replace_other: bool) -> None:
     ensure_folder(out)
     for folder in [out, *(d for d in out.iterdir() if d.is_dir() and not d.is_symlink())]:
         recover_folder(folder)
-    if not stamp.is_file():
-        write_json(stamp, options)
+    if not stamp.is_file() or json.loads(stamp.read_text(encoding="utf-8")) != json.loads(json.dumps(options)):
+        write_json(stamp, options)  # new, or a stamp of the same options in an older form
 
 
 def _folder_identity(folder: str | None) -> str | None:
     # The folder itself, not how it was spelt: "../shared/x" from one directory and the
     # absolute path from another are the same noise; the same relative text from two
     # directories is not.
-    return str(Path(folder).expanduser().resolve()) if folder else folder
+    return str(Path(folder).resolve()) if folder else folder
 
 
 def _same_options(stamp: Path, options: dict) -> bool | None:
