@@ -62,7 +62,8 @@ class DemoOptions:
     batch_size: int = 64
     seed: int = 0
     # Chosen on the partial real copy over two seeds (78.45 / 78.32 % against 78.36 / 77.63 %),
-    # as for recipes/kws12_synth.yaml.
+    # as for recipes/kws12_synth.yaml; a third seed, run after the choice, was behind (77.92
+    # against 78.14 %): +0.19 points on average over the three, a small gain.
     ema_decay: float = 0.999
     workers: int = 2
     threads: int = 2
