@@ -243,6 +243,7 @@ def config_differences(run_dir: Path, cfg) -> list[str]:
     cache folder that now links to another corpus is a difference."""
     import yaml
 
+    from tinykws.config import load_yaml
     from tinykws.errors import ConfigError
     from tinykws.train.recipe import config_from_dict, config_to_yaml
 
@@ -250,8 +251,8 @@ def config_differences(run_dir: Path, cfg) -> list[str]:
     if not saved.is_file():
         return []
     try:
-        old_cfg = config_from_dict(yaml.safe_load(saved.read_text()), where=str(saved))
-    except (ConfigError, yaml.YAMLError, TypeError, ValueError, OSError) as exc:
+        old_cfg = config_from_dict(load_yaml(saved), where=str(saved))
+    except ConfigError as exc:
         return [f"config.yaml, which the current code cannot read ({exc})"]
     old, new = (_flat(yaml.safe_load(config_to_yaml(c))) for c in (old_cfg, cfg))
     return sorted(k for k in old.keys() | new.keys() if k not in _NOT_COMPARED and old.get(k) != new.get(k))

@@ -268,17 +268,20 @@ def _claim_folder(out: Path, options: dict, replace_other: bool) -> None:
     clips on disk, so clips of two different corpora would otherwise end up mixed. Leftovers
     of a killed run (temporary clips) are removed."""
     stamp = out / OPTIONS_STAMP
-    same = _same_options(stamp, options) if stamp.is_file() else True
-    if not same:
+    wanted = json.loads(json.dumps(options))  # as it reads back from JSON
+    stamped = stamp.is_file()
+    earlier = _read_stamp(stamp) if stamped else None
+    if stamped and (earlier is None or _comparable(earlier) != wanted):
         # An unreadable stamp (None) is never taken as leave to delete.
-        if not replace_other or same is None or out.is_symlink():
+        if not replace_other or earlier is None or out.is_symlink():
             raise ConfigError(f"{out}: holds a synthetic corpus made with other options ({stamp.name}); "
                               "use another --out folder, or delete this one to start over")
         shutil.rmtree(out)  # only ever a folder stamped as a tinykws corpus
+        earlier = None
     ensure_folder(out)
     for folder in [out, *(d for d in out.iterdir() if d.is_dir() and not d.is_symlink())]:
         recover_folder(folder)
-    if not stamp.is_file() or json.loads(stamp.read_text(encoding="utf-8")) != json.loads(json.dumps(options)):
+    if earlier != wanted:
         write_json(stamp, options)  # new, or a stamp of the same options in an older form
 
 
@@ -289,17 +292,22 @@ def _folder_identity(folder: str | None) -> str | None:
     return str(Path(folder).resolve()) if folder else folder
 
 
-def _same_options(stamp: Path, options: dict) -> bool | None:
-    """Whether the stamp records `options`; None when it cannot be read."""
+def _read_stamp(stamp: Path) -> dict | None:
+    """The options a stamp records; None when it cannot be read."""
     try:
         earlier = json.loads(stamp.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if isinstance(earlier, dict) and isinstance(earlier.get("noise_dir"), str):
-        # Stamps written before the folder was recorded resolved hold it as typed, which
-        # the command that made them read from the working directory.
-        earlier["noise_dir"] = _folder_identity(earlier["noise_dir"])
-    return earlier == json.loads(json.dumps(options))
+    return earlier if isinstance(earlier, dict) else None
+
+
+def _comparable(earlier: dict) -> dict:
+    """A stamp's options in today's form. Stamps written before the noise folder was
+    recorded resolved hold it as typed, which the command that made them read from the
+    working directory."""
+    if isinstance(earlier.get("noise_dir"), str):
+        return {**earlier, "noise_dir": _folder_identity(earlier["noise_dir"])}
+    return earlier
 
 
 def synthesize_corpus(opts: SynthOptions) -> SynthResult:
